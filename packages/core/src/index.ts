@@ -1,0 +1,1 @@
+export * from './config/gemma3n-config-types';
