@@ -1,1 +1,2 @@
 export * from './config/gemma3n-config-types';
+export * from './errors/index';
