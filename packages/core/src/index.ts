@@ -1,2 +1,2 @@
-export * from './config/gemma3n-config-types';
+export * from './config/index';
 export * from './errors/index';
