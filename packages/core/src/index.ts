@@ -1,2 +1,3 @@
+export * from './backend/index';
 export * from './config/index';
 export * from './errors/index';
