@@ -1,1 +1,2 @@
 export * from './tensor-source';
+export * from './checkpoint/index';

@@ -1,0 +1,17 @@
+export {
+  expectedCheckpointTensors,
+  TEXT_PREFIX,
+  VISION_EMBEDDER_PREFIX,
+  AUDIO_EMBEDDER_PREFIX,
+  type ExpectedTensor,
+} from './expected-checkpoint-tensors';
+export {
+  TINY_TEXT_SHAPES,
+  TINY_SHAPE_NAMES,
+  buildTinyConfig,
+  tinyShapeConfig,
+  type RawConfig,
+  type TinyShapeName,
+} from './tiny-text-shapes';
+export { randomCheckpointWeights, type RandomCheckpointOptions } from './random-checkpoint-weights';
+export { RandomNumberGenerator, tensorSeed } from './random-number-generator';
