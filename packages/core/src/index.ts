@@ -1,3 +1,4 @@
 export * from './backend/index';
 export * from './config/index';
 export * from './errors/index';
+export * from './model-files/index';

@@ -1,0 +1,3 @@
+export type { ByteRange, ModelFileProgressEvent, ModelFiles } from './model-files';
+export { FetchModelFiles, type FetchModelFilesParams } from './fetch-model-files';
+export { modelPathSegments } from './model-path';
