@@ -1,2 +1,3 @@
 export * from './tensor-source';
+export * from './safetensors/index';
 export * from './checkpoint/index';
