@@ -38,6 +38,15 @@ export class ConfigReader {
     throw new ConfigError({ source: this.source, field, value, expected });
   }
 
+  /**
+   * Fails on the field `key` of this object. When the key is absent the value checked was its
+   * default, which the message says, so nobody hunts for a value their file does not contain.
+   */
+  failKey(key: string, value: unknown, expected: string): never {
+    const note = this.has(key) ? '' : ` (the field is absent and defaults to ${JSON.stringify(value)}; set it explicitly)`;
+    this.fail(this.path(key), value, `${expected}${note}`);
+  }
+
   /** A child object, or `undefined` when the key is absent or null. */
   child(key: string): ConfigReader | undefined {
     if (!this.has(key)) return undefined;

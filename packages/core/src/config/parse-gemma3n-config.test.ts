@@ -215,6 +215,18 @@ describe('parseGemma3nConfig', () => {
     expect(configErrorOf(() => parseGemma3nConfig(withText({ head_dim: 255 }))).field).toBe('text_config.head_dim');
   });
 
+  it('says when the offending value is a default the file does not contain', () => {
+    const error = configErrorOf(() => parseGemma3nConfig({ model_type: 'gemma3n', text_config: { num_hidden_layers: 4 } }));
+    expect(error.field).toBe('text_config.num_kv_shared_layers');
+    expect(error.value).toBe(10);
+    expect(error.message).toBe(
+      'config.json: text_config.num_kv_shared_layers is 10; expected fewer than num_hidden_layers (4) ' +
+        '(the field is absent and defaults to 10; set it explicitly)',
+    );
+    const explicit = configErrorOf(() => parseGemma3nConfig(withText({ num_kv_shared_layers: 40 })));
+    expect(explicit.message).not.toContain('absent');
+  });
+
   it('rejects a shared layer type that has no producer below the first shared layer', () => {
     // Only layer 4 is full attention, and it is shared: nothing below it can produce its K/V.
     const error = configErrorOf(() =>

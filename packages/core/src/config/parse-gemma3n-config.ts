@@ -82,7 +82,7 @@ export function parseGemma3nConfig(json: unknown, source = 'config.json'): Gemma
     if (embedder === null) continue;
     const end = embedder.vocabOffset + embedder.vocabSize;
     if (id < embedder.vocabOffset || id >= end) {
-      reader.fail(key, id, `an id in [${embedder.vocabOffset}, ${end}) (the ${embedderKey} vocabulary)`);
+      reader.failKey(key, id, `an id in [${embedder.vocabOffset}, ${end}) (the ${embedderKey} vocabulary)`);
     }
   }
   return config;
@@ -90,6 +90,6 @@ export function parseGemma3nConfig(json: unknown, source = 'config.json'): Gemma
 
 function readTopLevelTokenId(reader: ConfigReader, key: string, fallback: number, text: Gemma3nTextConfig): number {
   const id = reader.integer(key, fallback, 0);
-  if (id >= text.vocabSize) reader.fail(key, id, `a token id below text_config.vocab_size (${text.vocabSize})`);
+  if (id >= text.vocabSize) reader.failKey(key, id, `a token id below text_config.vocab_size (${text.vocabSize})`);
   return id;
 }

@@ -47,15 +47,13 @@ function checkVocabRange(
   text: { vocabSize: number; vocabSizePerLayerInput: number },
 ): void {
   if (vocabOffset < text.vocabSizePerLayerInput) {
-    reader.fail(
-      reader.path('vocab_offset'),
+    reader.failKey('vocab_offset',
       vocabOffset,
       `at least text_config.vocab_size_per_layer_input (${text.vocabSizePerLayerInput})`,
     );
   }
   if (vocabOffset + vocabSize > text.vocabSize) {
-    reader.fail(
-      reader.path('vocab_offset'),
+    reader.failKey('vocab_offset',
       vocabOffset,
       `vocab_offset + vocab_size (${vocabOffset} + ${vocabSize}) at most text_config.vocab_size (${text.vocabSize})`,
     );
@@ -68,7 +66,7 @@ export function parseVisionConfig(
 ): Gemma3nVisionConfig {
   const defaults = gemma3nVisionDefaults;
   if (reader.has('model_type') && reader.raw('model_type') !== 'gemma3n_vision') {
-    reader.fail(reader.path('model_type'), reader.raw('model_type'), '"gemma3n_vision"');
+    reader.failKey('model_type', reader.raw('model_type'), '"gemma3n_vision"');
   }
   const vocabSize = reader.integer('vocab_size', defaults.vocabSize);
   const vocabOffset = reader.integer('vocab_offset', defaults.vocabOffset, 0);
@@ -88,7 +86,7 @@ export function parseAudioConfig(
 ): Gemma3nAudioConfig {
   const defaults = gemma3nAudioDefaults;
   if (reader.has('model_type') && reader.raw('model_type') !== 'gemma3n_audio') {
-    reader.fail(reader.path('model_type'), reader.raw('model_type'), '"gemma3n_audio"');
+    reader.failKey('model_type', reader.raw('model_type'), '"gemma3n_audio"');
   }
   const vocabSize = reader.integer('vocab_size', defaults.vocabSize);
   const vocabOffset = reader.integer('vocab_offset', defaults.vocabOffset, 0);
@@ -98,7 +96,7 @@ export function parseAudioConfig(
   const confNumAttentionHeads = reader.integer('conf_num_attention_heads', defaults.confNumAttentionHeads);
   // head_dim = hidden / heads is fixed by the architecture, not a config field.
   if (hiddenSize % confNumAttentionHeads !== 0) {
-    reader.fail(reader.path('hidden_size'), hiddenSize, `a multiple of conf_num_attention_heads (${confNumAttentionHeads})`);
+    reader.failKey('hidden_size', hiddenSize, `a multiple of conf_num_attention_heads (${confNumAttentionHeads})`);
   }
 
   const sscpConvChannelSize = reader.has('sscp_conv_channel_size')
@@ -119,8 +117,8 @@ export function parseAudioConfig(
     ['sscp_conv_stride_size', sscpConvStrideSize],
   ] as const) {
     if (list.length !== sscpConvChannelSize.length) {
-      reader.fail(
-        reader.path(key),
+      reader.failKey(
+        key,
         list,
         `${sscpConvChannelSize.length} entries, one per sscp_conv_channel_size entry`,
       );

@@ -58,14 +58,13 @@ export interface TopLevelTokenIds {
 export function parseTextConfig(reader: ConfigReader, topLevel: TopLevelTokenIds = {}): Gemma3nTextConfig {
   const defaults = gemma3nTextDefaults;
   if (reader.has('model_type') && reader.raw('model_type') !== 'gemma3n_text') {
-    reader.fail(reader.path('model_type'), reader.raw('model_type'), '"gemma3n_text"');
+    reader.failKey('model_type', reader.raw('model_type'), '"gemma3n_text"');
   }
 
   const vocabSize = reader.integer('vocab_size', defaults.vocabSize);
   const vocabSizePerLayerInput = reader.integer('vocab_size_per_layer_input', defaults.vocabSizePerLayerInput);
   if (vocabSizePerLayerInput > vocabSize) {
-    reader.fail(
-      reader.path('vocab_size_per_layer_input'),
+    reader.failKey('vocab_size_per_layer_input',
       vocabSizePerLayerInput,
       `at most vocab_size (${vocabSize})`,
     );
@@ -77,19 +76,18 @@ export function parseTextConfig(reader: ConfigReader, topLevel: TopLevelTokenIds
   const numAttentionHeads = reader.integer('num_attention_heads', defaults.numAttentionHeads);
   const numKeyValueHeads = reader.integer('num_key_value_heads', defaults.numKeyValueHeads);
   if (numAttentionHeads % numKeyValueHeads !== 0) {
-    reader.fail(
-      reader.path('num_key_value_heads'),
+    reader.failKey('num_key_value_heads',
       numKeyValueHeads,
       `a divisor of num_attention_heads (${numAttentionHeads})`,
     );
   }
   // HF's own config check; the attention itself only needs head_dim.
   if (hiddenSize % numAttentionHeads !== 0) {
-    reader.fail(reader.path('hidden_size'), hiddenSize, `a multiple of num_attention_heads (${numAttentionHeads})`);
+    reader.failKey('hidden_size', hiddenSize, `a multiple of num_attention_heads (${numAttentionHeads})`);
   }
   const headDim = reader.integer('head_dim', defaults.headDim);
   // rotate_half RoPE splits every head in two halves.
-  if (headDim % 2 !== 0) reader.fail(reader.path('head_dim'), headDim, 'an even positive integer (RoPE)');
+  if (headDim % 2 !== 0) reader.failKey('head_dim', headDim, 'an even positive integer (RoPE)');
 
   const intermediateSize = readPerLayerList(reader, 'intermediate_size', numHiddenLayers, defaults.intermediateSize, (field, value) =>
     reader.checkInteger(field, value),
@@ -110,8 +108,7 @@ export function parseTextConfig(reader: ConfigReader, topLevel: TopLevelTokenIds
 
   const numKvSharedLayers = reader.integer('num_kv_shared_layers', defaults.numKvSharedLayers, 0);
   if (numKvSharedLayers >= numHiddenLayers) {
-    reader.fail(
-      reader.path('num_kv_shared_layers'),
+    reader.failKey('num_kv_shared_layers',
       numKvSharedLayers,
       `fewer than num_hidden_layers (${numHiddenLayers})`,
     );
@@ -121,7 +118,7 @@ export function parseTextConfig(reader: ConfigReader, topLevel: TopLevelTokenIds
   const altupNumInputs = reader.integer('altup_num_inputs', defaults.altupNumInputs, 2);
   const altupActiveIdx = reader.integer('altup_active_idx', defaults.altupActiveIdx, 0);
   if (altupActiveIdx >= altupNumInputs) {
-    reader.fail(reader.path('altup_active_idx'), altupActiveIdx, `less than altup_num_inputs (${altupNumInputs})`);
+    reader.failKey('altup_active_idx', altupActiveIdx, `less than altup_num_inputs (${altupNumInputs})`);
   }
 
   const text: Gemma3nTextConfig = {
@@ -226,7 +223,7 @@ function readRope(reader: ConfigReader): { full: number; sliding: number } {
     if (slidingParameters !== undefined) sliding = slidingParameters.number('rope_theta', sliding, positive);
   }
   if (reader.has('rope_scaling')) {
-    reader.fail(reader.path('rope_scaling'), reader.raw('rope_scaling'), 'null (RoPE scaling is not supported)');
+    reader.failKey('rope_scaling', reader.raw('rope_scaling'), 'null (RoPE scaling is not supported)');
   }
   return { full, sliding };
 }

@@ -63,9 +63,10 @@ export class FetchModelFiles implements ModelFiles {
   async size(path: string): Promise<number> {
     const response = await this.probe(path);
     if (response === undefined) throw this.missing(path);
-    const fromHead = response.method === 'HEAD' ? bodyLength(response.response) : undefined;
-    if (fromHead !== undefined) return fromHead;
-    const fromRange = await this.sizeFromRangeProbe(path);
+    const known = response.method === 'HEAD' ? bodyLength(response.response) : sizeFromRangeAnswer(response.response);
+    if (known !== undefined) return known;
+    // HEAD gave no usable length (e.g. a compressed body): ask for one byte and read Content-Range.
+    const fromRange = response.method === 'HEAD' ? await this.sizeFromRangeProbe(path) : undefined;
     if (fromRange !== undefined) return fromRange;
     throw new ModelFileError({
       path,
@@ -210,11 +211,8 @@ export class FetchModelFiles implements ModelFiles {
   private async sizeFromRangeProbe(path: string): Promise<number | undefined> {
     const response = await this.request(path, 'GET', { Range: 'bytes=0-0' });
     await response.body?.cancel();
-    if (response.status === 416 || response.status === 206) {
-      return totalFromContentRange(response.headers.get('content-range'));
-    }
-    this.checkStatus(path, response);
-    return bodyLength(response);
+    if (response.status !== 416) this.checkStatus(path, response);
+    return sizeFromRangeAnswer(response);
   }
 
   private async request(path: string, method: 'GET' | 'HEAD', extraHeaders: Record<string, string> = {}): Promise<Response> {
@@ -248,6 +246,14 @@ export class FetchModelFiles implements ModelFiles {
       cause,
     });
   }
+}
+
+/** The file size from the answer to `Range: bytes=0-0`: Content-Range for 206/416, else the body length. */
+function sizeFromRangeAnswer(response: Response): number | undefined {
+  if (response.status === 206 || response.status === 416) {
+    return totalFromContentRange(response.headers.get('content-range'));
+  }
+  return bodyLength(response);
 }
 
 function isMissingStatus(status: number): boolean {
