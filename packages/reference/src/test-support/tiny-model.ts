@@ -19,9 +19,12 @@ export function seededRandom(seed: number): () => number {
 }
 
 
-/** A small text config; every field can be overridden. Full layers where (i+1) % 5 == 0, as in E2B. */
+/**
+ * A small text config (D 32, L 10, V 440); every field can be overridden. Full layers where
+ * (i + 1) % 5 == 0, as in E2B. Vision ids [400, 420), audio ids [420, 440), PLE table 400 rows.
+ */
 export function tinyConfig(overrides: Partial<Gemma3nTextConfig> = {}, vocabularyOffsets = { vision: 400, audio: 420, modalitySize: 20 }): Gemma3nConfig {
-  const layerCount = overrides.numHiddenLayers ?? 6;
+  const layerCount = overrides.numHiddenLayers ?? 10;
   const layerTypes: LayerType[] = Array.from({ length: layerCount }, (_, index) => ((index + 1) % 5 === 0 ? 'full_attention' : 'sliding_attention'));
   const text: Gemma3nTextConfig = {
     vocabSize: vocabularyOffsets.audio + vocabularyOffsets.modalitySize,
@@ -33,7 +36,8 @@ export function tinyConfig(overrides: Partial<Gemma3nTextConfig> = {}, vocabular
     numAttentionHeads: 4,
     numKeyValueHeads: 2,
     headDim: 8,
-    numKvSharedLayers: 2,
+    // F = 7: layers 7 and 8 (sliding) read layer 6, layer 9 (full) reads layer 4.
+    numKvSharedLayers: 3,
     activationSparsityPattern: Array.from({ length: layerCount }, (_, index) => (index < 2 ? 0.95 : 0)),
     layerTypes,
     slidingWindow: 4,
