@@ -1,1 +1,48 @@
-export {};
+/**
+ * @gemma3n/decoder: the Gemma 3n text runtime. It drives the `embed_tokens` and
+ * `decoder_model_merged` sessions with a KV cache, samples, streams and keeps chat sessions.
+ * Browser-safe: no Node imports; sessions come from whichever backend created them.
+ */
+export { DecoderRuntime, type DecoderRuntimeConfig, type DecoderRuntimeParams } from './runtime/decoder-runtime';
+export { KvCache, commonPrefixLength } from './runtime/kv-cache';
+export { type ModelSession, declaredInput } from './runtime/model-session';
+export { float16BitsToNumber, readFloats } from './runtime/tensor-data';
+export {
+  generateTokens,
+  streamTokens,
+  type FinishReason,
+  type GenerateTokensParams,
+  type GenerationDelta,
+  type GenerationResult,
+  type GenerationStats,
+  type GenerationStream,
+  type TokenModel,
+} from './generation/generate-tokens';
+export { type GenerationDefaults, type GenerationOptions, validateGenerationOptions } from './generation/generation-options';
+export { IncrementalDetokenizer, type TokenTextDecoder } from './generation/incremental-detokenizer';
+export { StopStringMatcher } from './generation/stop-strings';
+export {
+  ChatSession,
+  type ChatSessionParams,
+  type ChatTemplate,
+  type ChatTokenizer,
+  type ConversationMessage,
+} from './chat/chat-session';
+export {
+  resolveSamplingOptions,
+  samplingDefaultsFromGenerationConfig,
+  validateSamplingOptions,
+  type ResolvedSamplingOptions,
+  type SamplingOptions,
+} from './sampling/sampling-options';
+export { createTokenSampler, type TokenSampler, type TokenSamplerParams } from './sampling/token-sampler';
+export { applyRepetitionPenalty, applyTemperature, argmax, maskTokensFrom } from './sampling/logits-processing';
+export {
+  candidateCutoff,
+  candidateProbabilities,
+  drawCandidate,
+  selectCandidates,
+  type CandidateFilterParams,
+  type Candidates,
+} from './sampling/candidate-filters';
+export { createSeededRandom, randomSeed, type RandomSource } from './sampling/seeded-random';

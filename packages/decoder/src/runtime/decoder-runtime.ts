@@ -1,0 +1,154 @@
+import type { Tensor } from 'onnxruntime-common';
+import { ModelFileError } from '@gemma3n/core';
+import type { TokenModel } from '../generation/generate-tokens';
+import { KvCache } from './kv-cache';
+import { declaredInput, type ModelSession } from './model-session';
+import { emptyFloatTensor, int64Tensor, readFloats } from './tensor-data';
+
+/** The configuration values the runtime needs (a subset of core's Gemma3nTextConfig). */
+export interface DecoderRuntimeConfig {
+  numKeyValueHeads: number;
+  headDim: number;
+  /** The context length; no sequence may pass it. */
+  maxPositionEmbeddings: number;
+  /** Ids from here on are multimodal and never sampled (262144 for released models). */
+  vocabSizePerLayerInput: number;
+}
+
+export interface DecoderRuntimeParams {
+  /** `onnx/embed_tokens*.onnx`: `input_ids` → `inputs_embeds`, `per_layer_inputs`. */
+  embedSession: ModelSession;
+  /** `onnx/decoder_model_merged*.onnx`. */
+  decoderSession: ModelSession;
+  config: DecoderRuntimeConfig;
+  /** Names for error messages, e.g. `onnx/decoder_model_merged_q4.onnx`. */
+  embedFileName?: string;
+  decoderFileName?: string;
+}
+
+const pastPattern = /^past_key_values\.(\d+)\.(key|value)$/;
+
+/**
+ * Runs the two text sessions the way transformers.js drives them (model-folder-contract.md):
+ * `embed_tokens` on the new ids, then the decoder with the past, an attention mask, position
+ * ids and `num_logits_to_keep` — each fed only where the graph declares it — and `present.*`
+ * carried over to `past_key_values.*`. Whatever set of layers the graph declares KV for
+ * (our non-shared layers only, or all layers as some exports do) is what is fed.
+ */
+export class DecoderRuntime implements TokenModel {
+  readonly config: DecoderRuntimeConfig;
+  /** Declared past input names, in graph order. */
+  readonly pastInputNames: readonly string[];
+  private readonly embedSession: ModelSession;
+  private readonly decoderSession: ModelSession;
+  private readonly declares: { attentionMask: boolean; positionIds: boolean; numLogitsToKeep: boolean };
+  private readonly emptyPast: ReadonlyMap<string, Tensor>;
+
+  constructor(params: DecoderRuntimeParams) {
+    this.config = params.config;
+    this.embedSession = params.embedSession;
+    this.decoderSession = params.decoderSession;
+    const embedFile = params.embedFileName ?? 'embed_tokens';
+    const decoderFile = params.decoderFileName ?? 'decoder_model_merged';
+    requireNames(params.embedSession.inputNames, ['input_ids'], embedFile, 'input');
+    requireNames(params.embedSession.outputNames, ['inputs_embeds', 'per_layer_inputs'], embedFile, 'output');
+    requireNames(params.decoderSession.inputNames, ['inputs_embeds', 'per_layer_inputs'], decoderFile, 'input');
+    requireNames(params.decoderSession.outputNames, ['logits'], decoderFile, 'output');
+
+    const inputs = new Set(params.decoderSession.inputNames);
+    this.declares = {
+      attentionMask: inputs.has('attention_mask'),
+      positionIds: inputs.has('position_ids'),
+      numLogitsToKeep: inputs.has('num_logits_to_keep'),
+    };
+    this.pastInputNames = params.decoderSession.inputNames.filter((name) => pastPattern.test(name));
+    const outputs = new Set(params.decoderSession.outputNames);
+    const missingPresent = this.pastInputNames.map(presentNameOf).filter((name) => !outputs.has(name));
+    if (missingPresent.length > 0) {
+      throw new ModelFileError({
+        path: decoderFile,
+        problem: 'unreadable',
+        message: `Model file "${decoderFile}" declares past inputs without the matching outputs: ${missingPresent.join(', ')}`,
+      });
+    }
+
+    const emptyPast = new Map<string, Tensor>();
+    for (const name of this.pastInputNames) {
+      // Heads and head_dim come from the graph when static, else from config.json; the dtype
+      // always from the graph (an fp16 decoder wants fp16 past tensors), else float32.
+      const declared = declaredInput(params.decoderSession, name);
+      const heads = staticDimension(declared?.shape[1]) ?? params.config.numKeyValueHeads;
+      const headDim = staticDimension(declared?.shape[3]) ?? params.config.headDim;
+      emptyPast.set(name, emptyFloatTensor(declared?.type ?? 'float32', [1, heads, 0, headDim]));
+    }
+    this.emptyPast = emptyPast;
+  }
+
+  get contextLength(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
+  get firstMaskedId(): number {
+    return this.config.vocabSizePerLayerInput;
+  }
+
+  createCache(): KvCache {
+    return new KvCache();
+  }
+
+  /**
+   * Feeds `tokenIds` after what `cache` holds, extends the cache, and returns the logits of
+   * the last new position (the only row generation uses).
+   */
+  async forward(tokenIds: readonly number[], cache: KvCache): Promise<Float32Array> {
+    if (tokenIds.length === 0) throw new RangeError('forward needs at least one token');
+    const pastLength = cache.length;
+    const newLength = tokenIds.length;
+    const embedded = await this.embedSession.run({ input_ids: int64Tensor(tokenIds, [1, newLength]) });
+
+    const feeds: Record<string, Tensor> = {
+      inputs_embeds: embedded.inputs_embeds!,
+      per_layer_inputs: embedded.per_layer_inputs!,
+    };
+    const totalLength = pastLength + newLength;
+    if (this.declares.attentionMask) feeds.attention_mask = int64Tensor(new Array<number>(totalLength).fill(1), [1, totalLength]);
+    if (this.declares.positionIds) {
+      feeds.position_ids = int64Tensor(Array.from({ length: newLength }, (_, index) => pastLength + index), [1, newLength]);
+    }
+    if (this.declares.numLogitsToKeep) feeds.num_logits_to_keep = int64Tensor([1], []);
+    for (const name of this.pastInputNames) feeds[name] = cache.tensors.get(name) ?? this.emptyPast.get(name)!;
+
+    const outputs = await this.decoderSession.run(feeds);
+    for (const name of this.pastInputNames) cache.tensors.set(name, outputs[presentNameOf(name)]!);
+    cache.tokenIds.push(...tokenIds);
+
+    const logits = outputs.logits!;
+    const vocabSize = logits.dims[logits.dims.length - 1]!;
+    const rows = logits.size / vocabSize;
+    return readFloats(logits, (rows - 1) * vocabSize, vocabSize);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.embedSession.release?.(), this.decoderSession.release?.()]);
+  }
+}
+
+function presentNameOf(pastName: string): string {
+  return pastName.replace(/^past_key_values\./, 'present.');
+}
+
+function staticDimension(dimension: number | string | undefined): number | undefined {
+  return typeof dimension === 'number' && dimension > 0 ? dimension : undefined;
+}
+
+function requireNames(declared: readonly string[], needed: readonly string[], file: string, kind: string): void {
+  const missing = needed.filter((name) => !declared.includes(name));
+  if (missing.length === 0) return;
+  throw new ModelFileError({
+    path: file,
+    problem: 'unreadable',
+    message:
+      `Model file "${file}" is not a Gemma 3n ${file.includes('embed') ? 'embedder' : 'decoder'}: ` +
+      `${kind} ${missing.join(', ')} missing (it declares ${declared.join(', ') || 'none'})`,
+  });
+}
