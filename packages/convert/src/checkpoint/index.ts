@@ -15,3 +15,15 @@ export {
 } from './tiny-text-shapes';
 export { randomCheckpointWeights, type RandomCheckpointOptions } from './random-checkpoint-weights';
 export { RandomNumberGenerator, tensorSeed } from './random-number-generator';
+export {
+  buildSyntheticTokenizerFiles,
+  GEMMA3N_CHAT_TEMPLATE,
+  SYNTHETIC_TOKENIZER_MIN_BASE_VOCAB,
+  type TokenizerFiles,
+} from './synthetic-tokenizer';
+export {
+  writeRandomCheckpoint,
+  type CheckpointTokenizerFiles,
+  type RandomCheckpoint,
+  type WriteRandomCheckpointOptions,
+} from './write-random-checkpoint';
