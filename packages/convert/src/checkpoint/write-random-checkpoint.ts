@@ -52,7 +52,7 @@ export async function writeRandomCheckpoint(
   const config = parseGemma3nConfig(rawConfig);
   const dtype = options.dtype ?? 'F32';
   const weights = randomCheckpointWeights(rawConfig, { seed: options.seed, dtype });
-  const tokenizer = options.tokenizerFiles ?? buildSyntheticTokenizerFiles(rawConfig);
+  const tokenizer: CheckpointTokenizerFiles = options.tokenizerFiles ?? buildSyntheticTokenizerFiles(rawConfig);
 
   return writeFolderAtomically(outDir, { overwrite: options.overwrite }, async (folder) => {
     const files: string[] = [];
