@@ -119,6 +119,15 @@ describe('referenceForward / referenceDecoder', () => {
       Array.from(referenceForward(config, weights.lookup, prompt)),
     );
     expect(() => referenceDecoder(config, weights.lookup, inputsEmbeds, perLayerInputs, prompt.length + 1)).toThrow(InputError);
+    const seenLayers: number[] = [];
+    referenceDecoder(config, weights.lookup, inputsEmbeds, perLayerInputs, prompt.length, {
+      onLayerOutput: (layerIndex, streams) => {
+        seenLayers.push(layerIndex);
+        expect(streams).toHaveLength(prompt.length);
+        expect(streams[0]).toHaveLength(config.text.altupNumInputs);
+      },
+    });
+    expect(seenLayers).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const wrongShape: WeightLookup = (name) => (name.endsWith('norm.weight') && name.startsWith(textWeightName('norm')) ? new Float32Array(3) : weights.lookup(name));
     expect(() => referenceDecoder(config, wrongShape, inputsEmbeds, perLayerInputs, prompt.length)).toThrow(/norm\.weight/);
   });

@@ -89,12 +89,25 @@ function outputLogits(text: Gemma3nTextConfig, unembedProjections: Float32Array[
   return logits;
 }
 
+/** Optional hooks for parity debugging; they do not change the result. */
+export interface ReferenceDecoderOptions {
+  /** Called after each decoder layer with its output streams, `streams[t][i]` of width D. */
+  onLayerOutput?: (layerIndex: number, streams: TokenStreams) => void;
+}
+
 /**
  * The decoder session of the folder contract: `inputsEmbeds` [T, D] and `perLayerInputs`
  * [T, L, P] (raw table lookup × sqrt(P)) to logits [T, V], positions 0..T−1, no past.
  * KV-shared layers always read their producer's K/V (§1.7), as a runtime with a cache does.
  */
-export function referenceDecoder(config: Gemma3nConfig, weights: WeightLookup, inputsEmbeds: Float32Array, perLayerInputs: Float32Array, seqLen: number): Float32Array {
+export function referenceDecoder(
+  config: Gemma3nConfig,
+  weights: WeightLookup,
+  inputsEmbeds: Float32Array,
+  perLayerInputs: Float32Array,
+  seqLen: number,
+  options: ReferenceDecoderOptions = {},
+): Float32Array {
   const text = config.text;
   checkTextConfig(text);
   const { hiddenSize, numHiddenLayers: layerCount, hiddenSizePerLayerInput: perLayerSize, vocabSize } = text;
@@ -122,6 +135,7 @@ export function referenceDecoder(config: Gemma3nConfig, weights: WeightLookup, i
     const result = decoderLayer(text, layerIndex, readLayerWeights(text, weights, layerIndex), streams, layerInput, shared);
     if (result.ownKeyValues !== null) keyValuesByLayer.set(layerIndex, result.ownKeyValues);
     streams = result.streams;
+    options.onLayerOutput?.(layerIndex, streams);
   }
 
   const unembedProjections = Array.from({ length: text.altupNumInputs - 1 }, (_, index) =>
