@@ -5,6 +5,7 @@ import { InputError } from '../errors/input-error';
 import { ModelFileError } from '../errors/model-file-error';
 import { FetchModelFiles } from './fetch-model-files';
 import type { ModelFileProgressEvent } from './model-files';
+import { conformanceFolder, describeModelFilesContract } from './model-files-conformance';
 
 const weights = Uint8Array.from({ length: 1000 }, (_, index) => (index * 13) % 256);
 const encoder = new TextEncoder();
@@ -47,7 +48,7 @@ function streamOf(bytes: Uint8Array, chunkBytes: number): ReadableStream<Uint8Ar
 }
 
 /** An in-memory static file server behind the fetch signature. */
-function fakeFetch(behaviour: ServerBehaviour = {}) {
+function fakeFetch(behaviour: ServerBehaviour = {}, served: Record<string, Uint8Array> = folder) {
   const requests: RecordedRequest[] = [];
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(String(input));
@@ -56,7 +57,7 @@ function fakeFetch(behaviour: ServerBehaviour = {}) {
     const range = headers.get('range');
     requests.push({ method, url: url.href, range });
     const path = decodeURIComponent(url.pathname.replace(/^\/models\/e2b\//, ''));
-    const file = folder[path];
+    const file = served[path];
     if (file === undefined) return new Response('Not Found', { status: 404, statusText: 'Not Found' });
     if (method === 'HEAD' && behaviour.refuseHead) return new Response(null, { status: 405 });
     const common: Record<string, string> = behaviour.compressed ? { 'content-encoding': 'br' } : {};
@@ -99,7 +100,26 @@ async function modelFileErrorOf(promise: Promise<unknown>): Promise<ModelFileErr
   throw new Error('expected a ModelFileError, but the promise resolved');
 }
 
+const conformanceBytes: Record<string, Uint8Array> = Object.fromEntries(
+  Object.entries(conformanceFolder).map(([path, content]) => [path, typeof content === 'string' ? encoder.encode(content) : content]),
+);
+
 describe('FetchModelFiles with an injected fetch', () => {
+  describe('against a server honouring Range', () => {
+    describeModelFilesContract(
+      () => new FetchModelFiles({ baseUrl: 'https://models.test/models/e2b/', fetch: fakeFetch({}, conformanceBytes).fetch }),
+    );
+  });
+  describe('against a server ignoring Range and HEAD', () => {
+    describeModelFilesContract(
+      () =>
+        new FetchModelFiles({
+          baseUrl: 'https://models.test/models/e2b/',
+          fetch: fakeFetch({ ignoreRange: true, refuseHead: true, chunkBytes: 7 }, conformanceBytes).fetch,
+        }),
+    );
+  });
+
   it('builds URLs under the folder, encoding each segment', () => {
     const { files } = filesWith();
     expect(files.location).toBe('https://models.test/models/e2b/');
@@ -210,7 +230,7 @@ describe('FetchModelFiles against a real HTTP server', () => {
     server = createServer((request, response) => {
       const path = decodeURIComponent((request.url ?? '/').slice(1));
       served.push({ method: request.method ?? '', url: path, range: request.headers.range ?? null });
-      const file = folder[path];
+      const file = path.startsWith('contract/') ? conformanceBytes[path.slice('contract/'.length)] : folder[path];
       if (file === undefined) {
         response.writeHead(404).end('not found');
         return;
@@ -238,6 +258,10 @@ describe('FetchModelFiles against a real HTTP server', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
+  describe('contract', () => {
+    describeModelFilesContract(() => new FetchModelFiles({ baseUrl: `${baseUrl}contract/` }));
+  });
+
   it('reads sizes, ranges, whole files and JSON over HTTP', async () => {
     const events: ModelFileProgressEvent[] = [];
     const files = new FetchModelFiles({ baseUrl, onProgress: (event) => events.push(event) });
@@ -249,7 +273,8 @@ describe('FetchModelFiles against a real HTTP server', () => {
     const short = await modelFileErrorOf(files.readBytes('onnx/embed tokens.onnx_data', { offset: 990, length: 20 }));
     expect([short.expectedBytes, short.actualBytes]).toEqual([20, 10]);
     expect((await modelFileErrorOf(files.readBytes('onnx/missing.onnx'))).problem).toBe('missing');
-    expect(served.filter((request) => request.range !== null).map((request) => request.range)).toEqual([
+    const rangedRequests = served.filter((request) => request.range !== null && !request.url.startsWith('contract/'));
+    expect(rangedRequests.map((request) => request.range)).toEqual([
       'bytes=998-999',
       'bytes=990-1009',
     ]);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors/input-error';
 import { ModelFileError } from '../errors/model-file-error';
+import { conformanceFolder, describeModelFilesContract } from '../model-files/model-files-conformance';
 import { NodeDirectoryModelFiles } from './node-directory-model-files';
 
 async function modelFileErrorOf(promise: Promise<unknown>): Promise<ModelFileError> {
@@ -33,6 +34,21 @@ describe('NodeDirectoryModelFiles', () => {
 
   afterAll(async () => {
     await rm(directory, { recursive: true, force: true });
+  });
+
+  describe('contract', () => {
+    let contractDirectory: string;
+    beforeAll(async () => {
+      contractDirectory = await mkdtemp(join(tmpdir(), 'gemma3n-core-contract-'));
+      for (const [path, content] of Object.entries(conformanceFolder)) {
+        await mkdir(join(contractDirectory, path, '..'), { recursive: true });
+        await writeFile(join(contractDirectory, path), content);
+      }
+    });
+    afterAll(async () => {
+      await rm(contractDirectory, { recursive: true, force: true });
+    });
+    describeModelFilesContract(() => new NodeDirectoryModelFiles(contractDirectory));
   });
 
   it('answers exists and size', async () => {
