@@ -13,8 +13,8 @@ function textConfig(layerTypes: LayerType[], numKvSharedLayers: number): Gemma3n
   };
 }
 
-const s: LayerType = 'sliding_attention';
-const f: LayerType = 'full_attention';
+const sliding: LayerType = 'sliding_attention';
+const full: LayerType = 'full_attention';
 
 describe('kvSharingPlan', () => {
   it('shares E2B layers 20–23 and 25–28 from 18, and 24 and 29 from 19', () => {
@@ -26,12 +26,12 @@ describe('kvSharingPlan', () => {
     expect(sources).toEqual([18, 18, 18, 18, 19, 18, 18, 18, 18, 19]);
     expect(plan.layers[24]).toEqual({
       layerIndex: 24,
-      layerType: f,
+      layerType: full,
       storesKv: false,
       producerLayer: 19,
       kvSourceLayer: 19,
     });
-    expect(plan.layers[7]).toEqual({ layerIndex: 7, layerType: s, storesKv: true, producerLayer: null, kvSourceLayer: 7 });
+    expect(plan.layers[7]).toEqual({ layerIndex: 7, layerType: sliding, storesKv: true, producerLayer: null, kvSourceLayer: 7 });
   });
 
   it('shares E4B layers 20–34 from 18 and 19', () => {
@@ -43,23 +43,23 @@ describe('kvSharingPlan', () => {
   });
 
   it('handles small configs', () => {
-    const alternating = kvSharingPlan(textConfig([s, f, s, f], 2));
+    const alternating = kvSharingPlan(textConfig([sliding, full, sliding, full], 2));
     expect(alternating.layers.map((layer) => layer.kvSourceLayer)).toEqual([0, 1, 0, 1]);
     expect(alternating.cacheLayers).toEqual([0, 1]);
 
     // Only sliding layers are shared: no full producer is needed, so none is recorded.
-    const slidingOnly = kvSharingPlan(textConfig([f, s, s, s, s], 2));
+    const slidingOnly = kvSharingPlan(textConfig([full, sliding, sliding, sliding, sliding], 2));
     expect(slidingOnly.layers.map((layer) => layer.kvSourceLayer)).toEqual([0, 1, 2, 2, 2]);
     expect(slidingOnly.producers).toEqual({ sliding_attention: 2, full_attention: null });
 
-    const unshared = kvSharingPlan(textConfig([s, s, f], 0));
+    const unshared = kvSharingPlan(textConfig([sliding, sliding, full], 0));
     expect(unshared.cacheLayers).toEqual([0, 1, 2]);
     expect(unshared.layers.every((layer) => layer.storesKv)).toBe(true);
   });
 
   it('throws a ConfigError when a shared layer type has no producer', () => {
-    expect(() => kvSharingPlan(textConfig([s, s, s, f], 1))).toThrow(ConfigError);
-    expect(() => kvSharingPlan(textConfig([s, s, s, f], 1))).toThrow(/text_config\.layer_types\[3\]/);
-    expect(() => kvSharingPlan(textConfig([s, s], 2))).toThrow(/num_kv_shared_layers/);
+    expect(() => kvSharingPlan(textConfig([sliding, sliding, sliding, full], 1))).toThrow(ConfigError);
+    expect(() => kvSharingPlan(textConfig([sliding, sliding, sliding, full], 1))).toThrow(/text_config\.layer_types\[3\]/);
+    expect(() => kvSharingPlan(textConfig([sliding, sliding], 2))).toThrow(/num_kv_shared_layers/);
   });
 });
