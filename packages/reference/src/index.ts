@@ -6,7 +6,7 @@
 export { type WeightLookup, layerWeightName, readWeight, textPrefix, textWeightName } from './weight-lookup';
 export { referenceEmbed, type ReferenceEmbedOutput } from './embedding/reference-embed';
 export { type EmbedderModality, isHardTokenOf, referenceEmbedHardToken, referenceEmbedSoftTokens } from './embedding/multimodal-embedder';
-export { checkTextConfig, combinePerLayerInputs, initialiseStreams, referenceDecoder, type ReferenceDecoderOptions } from './decoder/reference-decoder';
+export { checkTextConfig, combinePerLayerInputs, initialiseStreams, outputLogits, referenceDecoder, type ReferenceDecoderOptions } from './decoder/reference-decoder';
 export { referenceForward } from './reference-forward';
 export { decoderLayer, type DecoderLayerResult, type TokenStreams } from './decoder/decoder-layer';
 export { type LayerWeights, readLayerWeights } from './decoder/layer-weights';

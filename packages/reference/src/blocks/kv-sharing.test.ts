@@ -1,4 +1,4 @@
-import { ConfigError } from '@gemma3n/core';
+import { ConfigError, kvSharingPlan } from '@gemma3n/core';
 import { describe, expect, it } from 'vitest';
 import { tinyConfig } from '../test-support/tiny-model';
 import { firstKvSharedLayerIndex, isKvSharedLayer, kvSourceLayerIndex } from './kv-sharing';
@@ -36,5 +36,13 @@ describe('KV sharing (§1.7)', () => {
     const config = layout(6, 3);
     expect(() => kvSourceLayerIndex(config, 4)).toThrow(ConfigError);
     expect(kvSourceLayerIndex(config, 3)).toBe(2);
+  });
+
+  it('agrees with the plan @gemma3n/core gives the runtime, on every valid layout tried', () => {
+    for (const [layerCount, sharedCount] of [[30, 10], [35, 15], [10, 3], [6, 1], [6, 0], [12, 4]] as const) {
+      const config = layout(layerCount, sharedCount);
+      const plan = kvSharingPlan(config);
+      expect(plan.layers.map((layer) => layer.kvSourceLayer)).toEqual(Array.from({ length: layerCount }, (_, layer) => kvSourceLayerIndex(config, layer)));
+    }
   });
 });

@@ -4,7 +4,7 @@ import { tinyConfig, tinyWeights } from '../test-support/tiny-model';
 import { layerWeightName, textWeightName, type WeightLookup } from '../weight-lookup';
 import { referenceEmbed } from '../embedding/reference-embed';
 import { referenceForward } from '../reference-forward';
-import { combinePerLayerInputs, referenceDecoder } from './reference-decoder';
+import { combinePerLayerInputs, initialiseStreams, outputLogits, referenceDecoder } from './reference-decoder';
 
 function logitsAt(logits: Float32Array, position: number, vocabSize: number): number[] {
   return Array.from(logits.subarray(position * vocabSize, (position + 1) * vocabSize));
@@ -20,6 +20,28 @@ describe('combinePerLayerInputs (§1.3 steps 5–6)', () => {
     const combined = combinePerLayerInputs(text, (name) => tensors.get(name)!, Float32Array.from([3, 4]), Float32Array.from([1, -1]), 1);
     expect(combined[0]).toBeCloseTo(1.3071067331865533, 6);
     expect(combined[1]).toBeCloseTo(0.09289315481346018, 6);
+  });
+});
+
+describe('AltUp stream initialisation and output (§1.4, §1.9)', () => {
+  const text = tinyConfig({ hiddenSize: 2, altupNumInputs: 2, vocabSize: 3, finalLogitSoftcapping: 30 }).text;
+
+  it('stream i = altup_projections[i−1](E) rescaled to the RMS of E', () => {
+    const tensors = new Map([[textWeightName('altup_projections.0.weight'), Float32Array.from([1, 0, 0, 0])]]);
+    const [[first, second]] = initialiseStreams(text, (name) => tensors.get(name)!, Float32Array.from([3, 4]), 1) as [[Float32Array, Float32Array]];
+    expect(Array.from(first)).toEqual([3, 4]);
+    // [3, 0] · rms([3, 4]) / rms([3, 0]) = [3, 0] · 3.5355 / 2.1213 = [5, 0].
+    expect(second[0]).toBeCloseTo(5, 5);
+    expect(second[1]).toBe(0);
+  });
+
+  it('logits = softcap(RMSNorm(mean(H_0, unembed(H_i) at the RMS of H_0)) · embed_tokensᵀ)', () => {
+    // U_1 = [2, 0] · rms([3, 4]) / rms([2, 0]) = [5, 0]; mean = [4, 2]; norm → [4, 2] / √10;
+    // rows [1, 0], [0, 1], [10, 10] → [1.2649, 0.6325, 18.974]; 30·tanh(x / 30).
+    const logits = outputLogits(text, [Float32Array.from([2, 0, 0, 2])], Float32Array.from([1, 1]), Float32Array.from([1, 0, 0, 1, 10, 10]), [
+      Float32Array.from([3, 4]), Float32Array.from([1, 0]),
+    ]);
+    [1.2641620197896968, 0.6323618515720881, 16.792221691180387].forEach((value, index) => expect(logits[index]).toBeCloseTo(value, 5));
   });
 });
 

@@ -72,7 +72,7 @@ export function initialiseStreams(text: Gemma3nTextConfig, weights: WeightLookup
  * §1.9 for one token: unembed streams 1.. to stream 0's RMS, average the N streams, final norm,
  * tied lm_head (embed_tokens rows, or lm_head.weight when not tied), final softcap.
  */
-function outputLogits(text: Gemma3nTextConfig, unembedProjections: Float32Array[], finalNorm: Float32Array, head: Float32Array, tokenStreams: Float32Array[]): Float32Array {
+export function outputLogits(text: Gemma3nTextConfig, unembedProjections: Float32Array[], finalNorm: Float32Array, head: Float32Array, tokenStreams: Float32Array[]): Float32Array {
   const { hiddenSize, altupNumInputs: streamCount, vocabSize } = text;
   const first = tokenStreams[0]!;
   const targetRms = Math.sqrt(meanOfSquares(first));
