@@ -87,6 +87,9 @@ describe('randomCheckpointWeights', () => {
     expect(Math.abs(norm.mean - 1)).toBeLessThan(0.05);
     expect(norm.deviation).toBeGreaterThan(0.05);
     expect(norm.deviation).toBeLessThan(0.15);
+    // The final norm is around 4: with tied embeddings it sets the logit spread (see the source).
+    const finalNorm = meanAndDeviation(weights.get('model.language_model.norm.weight'));
+    expect(Math.abs(finalNorm.mean - 4)).toBeLessThan(0.3);
     // down_proj of layer 5 is [48, 160]: fan-in 160.
     const linear = meanAndDeviation(weights.get('model.language_model.layers.5.mlp.down_proj.weight'));
     expect(Math.abs(linear.mean)).toBeLessThan(0.01);

@@ -16,12 +16,16 @@ export interface RandomCheckpointOptions {
 }
 
 /**
- * Standard deviation of embed_tokens. Embeddings are tied, so this one number sets both the
- * size of the residual stream's input (E·√D has RMS √D·σ) and the spread of the logits
- * (h·Eᵀ with RMSNorm'd h has standard deviation ≈ √D·σ). 0.75 gives logits with a standard
- * deviation of ≈ 4–6 for D 32–64: a clear top-1 without saturating the softcap at 30.
+ * Embeddings are tied, so embed_tokens sets both the input of the residual stream (E·√D, RMS
+ * √D·σ) and, with the final norm, the spread of the logits (≈ √D·σ·|norm.weight|). Measured
+ * with the reference forward pass (see random-checkpoint-margins.test.ts): with σ = 0.75 and
+ * norm ≈ 1 the current token's embedding dominates the stream, every token predicts itself and
+ * greedy decoding repeats one token forever. A small σ keeps the layers' contributions
+ * (each post-normed to RMS ≈ 1) comparable to the input, and a final norm around 4 restores
+ * a logit standard deviation of ≈ 5–8 for D 32–64: a clear top-1 below the softcap of 30.
  */
-const EMBEDDING_STANDARD_DEVIATION = 0.75;
+const EMBEDDING_STANDARD_DEVIATION = 0.25;
+const FINAL_NORM_MEAN = 4;
 /** Norm weights and scales: around 1, with enough spread that a wrong index shows. */
 const NORM_STANDARD_DEVIATION = 0.1;
 /**
@@ -66,6 +70,7 @@ function randomTensor(config: Gemma3nConfig, tensor: ExpectedTensor, seed: numbe
   const random = new RandomNumberGenerator(tensorSeed(seed, tensor.name));
   const name = tensor.name;
 
+  if (name === `${TEXT_PREFIX}norm.weight`) return random.fillNormal(values, FINAL_NORM_MEAN, NORM_STANDARD_DEVIATION * FINAL_NORM_MEAN);
   if (isNormLike(name)) return random.fillNormal(values, 1, NORM_STANDARD_DEVIATION);
   if (name === `${TEXT_PREFIX}embed_tokens.weight`) return randomTokenEmbedding(config, values, random);
   if (name.endsWith('altup.modality_router.weight')) {
