@@ -46,3 +46,10 @@ export {
   type Candidates,
 } from './sampling/candidate-filters';
 export { createSeededRandom, randomSeed, type RandomSource } from './sampling/seeded-random';
+export {
+  loadDecoderRuntime,
+  modelSourceOf,
+  type LoadDecoderRuntimeParams,
+  type LoadedDecoderRuntime,
+} from './loading/load-decoder-runtime';
+export { dtypeFor, dtypeSuffixes, onnxFileName, type DtypeChoice, type OnnxDtype, type TextSessionName } from './loading/onnx-file-names';

@@ -1,1 +1,21 @@
-export {};
+/**
+ * @gemma3n/gemma3n: Gemma 3n on-device in TypeScript. Browser-safe entry: load from a URL or
+ * any ModelFiles with an injected or registered backend. In Node, `@gemma3n/gemma3n/node`
+ * also loads directories and defaults to onnxruntime-node.
+ */
+export { Gemma3n, Gemma3nChat, createGemma3n, modelFilesFromSource, type CreateGemma3nParams, type Gemma3nLoadOptions, type Gemma3nResult } from './gemma3n';
+export { type ChatMessage, type GenerateRequest, type TextPart } from './generate-request';
+export { type PromptTokenizer } from './prompt-tokenizer';
+export { readGenerationDefaults } from './generation-config';
+export {
+  type FinishReason,
+  type GenerationDelta,
+  type GenerationOptions,
+  type GenerationResult,
+  type GenerationStats,
+  type GenerationStream,
+  type SamplingOptions,
+  type DtypeChoice,
+  type OnnxDtype,
+} from '@gemma3n/decoder';
+export { BackendError, ConfigError, InputError, ModelFileError, UnsupportedError, registerBackend, type Backend, type ModelFiles } from '@gemma3n/core';

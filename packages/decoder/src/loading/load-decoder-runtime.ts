@@ -1,0 +1,92 @@
+import {
+  type Backend,
+  type ExternalDataEntry,
+  type Gemma3nConfig,
+  type ModelFiles,
+  ModelFileError,
+  type ModelSource,
+  parseGemma3nConfig,
+  type SessionOptions,
+} from '@gemma3n/core';
+import { DecoderRuntime } from '../runtime/decoder-runtime';
+import { type DtypeChoice, dtypeFor, onnxFileName, type TextSessionName } from './onnx-file-names';
+
+export interface LoadDecoderRuntimeParams {
+  files: ModelFiles;
+  backend: Backend;
+  /** Weight format of the text sessions; default from config.json, else fp32. */
+  dtype?: DtypeChoice;
+  /** Passed to `backend.createSession` for both sessions. */
+  sessionOptions?: SessionOptions;
+  /** The parsed config.json, when the caller has it already. */
+  config?: Gemma3nConfig;
+}
+
+export interface LoadedDecoderRuntime {
+  runtime: DecoderRuntime;
+  config: Gemma3nConfig;
+  /** The two files loaded, e.g. `{ embed_tokens: 'onnx/embed_tokens_quantized.onnx', … }`. */
+  fileNames: Record<TextSessionName, string>;
+}
+
+/**
+ * Opens the two text sessions of a model folder — ours or an onnx-community one — and
+ * wraps them in a DecoderRuntime. Files are checked first, so a missing one is a
+ * ModelFileError naming it rather than an engine error.
+ */
+export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Promise<LoadedDecoderRuntime> {
+  const { files, backend } = params;
+  const config = params.config ?? parseGemma3nConfig(await files.readJson('config.json'), 'config.json');
+  const fileNames = {
+    embed_tokens: onnxFileName('embed_tokens', dtypeFor('embed_tokens', params.dtype, config.raw)),
+    decoder_model_merged: onnxFileName('decoder_model_merged', dtypeFor('decoder_model_merged', params.dtype, config.raw)),
+  };
+  for (const path of Object.values(fileNames)) {
+    if (!(await files.exists(path))) {
+      throw new ModelFileError({
+        path,
+        location: files.location,
+        problem: 'missing',
+        message:
+          `Model file "${path}" does not exist in ${files.location}; a Gemma 3n text model needs ` +
+          `onnx/embed_tokens*.onnx and onnx/decoder_model_merged*.onnx (check the dtype option)`,
+      });
+    }
+  }
+  // One at a time: each session's weights are in memory while it is created.
+  const embedSession = await backend.createSession(await modelSourceOf(files, fileNames.embed_tokens), params.sessionOptions);
+  const decoderSession = await backend.createSession(
+    await modelSourceOf(files, fileNames.decoder_model_merged),
+    params.sessionOptions,
+  );
+  const runtime = new DecoderRuntime({
+    embedSession,
+    decoderSession,
+    config: {
+      numKeyValueHeads: config.text.numKeyValueHeads,
+      headDim: config.text.headDim,
+      maxPositionEmbeddings: config.text.maxPositionEmbeddings,
+      vocabSizePerLayerInput: config.text.vocabSizePerLayerInput,
+    },
+    embedFileName: fileNames.embed_tokens,
+    decoderFileName: fileNames.decoder_model_merged,
+  });
+  return { runtime, config, fileNames };
+}
+
+/**
+ * A path when the files are on this machine (the engine then maps the weights itself),
+ * otherwise the bytes with every `<file>.onnx_data`, `<file>.onnx_data_1`, … found next to it.
+ */
+export async function modelSourceOf(files: ModelFiles, path: string): Promise<ModelSource> {
+  const local = files.localPath?.(path);
+  if (local !== undefined) return { type: 'path', path: local };
+  const externalData: ExternalDataEntry[] = [];
+  const baseName = path.slice(path.lastIndexOf('/') + 1);
+  for (let index = 0; ; index++) {
+    const suffix = index === 0 ? '_data' : `_data_${index}`;
+    if (!(await files.exists(`${path}${suffix}`))) break;
+    externalData.push({ path: `${baseName}${suffix}`, data: await files.readBytes(`${path}${suffix}`) });
+  }
+  return { type: 'bytes', bytes: await files.readBytes(path), externalData, name: path };
+}

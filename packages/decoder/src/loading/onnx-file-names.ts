@@ -1,0 +1,52 @@
+import { UnsupportedError } from '@gemma3n/core';
+
+/** Per-file weight formats of the transformers.js folder layout. */
+export type OnnxDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
+
+/** The text sessions; the vision and audio encoders belong to other packages. */
+export type TextSessionName = 'embed_tokens' | 'decoder_model_merged';
+
+/** One dtype for both files, or one per file (as `transformers.js_config.dtype` may give). */
+export type DtypeChoice = OnnxDtype | Partial<Record<TextSessionName, OnnxDtype>>;
+
+/** File-name suffix of each dtype (model-folder-contract.md). */
+export const dtypeSuffixes: Readonly<Record<OnnxDtype, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+
+function checkDtype(value: unknown, field: string): OnnxDtype {
+  if (typeof value === 'string' && Object.hasOwn(dtypeSuffixes, value)) return value as OnnxDtype;
+  throw new UnsupportedError({ feature: field, value: String(value), supported: Object.keys(dtypeSuffixes) });
+}
+
+/**
+ * The dtype of one session: the caller's choice first, then `config.json`'s
+ * `transformers.js_config.dtype` (as transformers.js reads it), then fp32.
+ */
+export function dtypeFor(session: TextSessionName, choice: DtypeChoice | undefined, rawConfig: Record<string, unknown>): OnnxDtype {
+  const pick = (value: unknown, field: string): OnnxDtype | undefined => {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') return checkDtype(value, field);
+    if (typeof value === 'object') {
+      const perFile = (value as Record<string, unknown>)[session];
+      return perFile === undefined ? undefined : checkDtype(perFile, `${field}.${session}`);
+    }
+    return checkDtype(value, field);
+  };
+  const transformersJs = rawConfig['transformers.js_config'];
+  const configured =
+    transformersJs !== null && typeof transformersJs === 'object' ? (transformersJs as Record<string, unknown>).dtype : undefined;
+  return pick(choice, 'dtype') ?? pick(configured, 'transformers.js_config.dtype') ?? 'fp32';
+}
+
+/** `onnx/decoder_model_merged_q4.onnx` for (`decoder_model_merged`, `q4`). */
+export function onnxFileName(session: TextSessionName, dtype: OnnxDtype): string {
+  return `onnx/${session}${dtypeSuffixes[dtype]}.onnx`;
+}

@@ -1,0 +1,10 @@
+import type { ConversationMessage } from '@gemma3n/decoder';
+
+/** What the umbrella needs from a tokenizer; `@gemma3n/tokenizer`'s GemmaTokenizer is adapted to it. */
+export interface PromptTokenizer {
+  /** Ids of `text`; special-token text (`<start_of_turn>`) becomes its id. */
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  decode(tokenIds: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+  /** The prompt text of a conversation, from the folder's chat template. */
+  applyChatTemplate(messages: readonly ConversationMessage[], options: { addGenerationPrompt: boolean }): string;
+}
