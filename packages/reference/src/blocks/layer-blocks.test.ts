@@ -70,13 +70,17 @@ describe('self-attention (§1.6)', () => {
   const normedInput = Float32Array.from([1, 0, 0.6, 0.8]);
   const ones = Float32Array.from([1, 1]);
 
-  it('uses scale 1.0, RoPE on q and k (not v), unscaled v_norm, causal softmax', () => {
-    const keyValues = computeKeyValues(config, 4, normedInput, 2, identity2, identity2, ones);
+  it('uses scale 1.0, q_norm/k_norm weights, RoPE on q and k (not v), unscaled v_norm, causal softmax', () => {
+    const queryNorm = Float32Array.from([1, 0.5]);
+    const keyNorm = Float32Array.from([2, 1]);
+    const keyValues = computeKeyValues(config, 4, normedInput, 2, identity2, identity2, keyNorm);
+    // k = RoPE(RMSNorm(x)·[2, 1]): x0 → [2√2, 0] at position 0, x1 rotated by 1 rad at position 1.
+    expectClose(keyValues.keys, [2.8284242963233077, 0, -0.03509228966653, 2.0393038545598348], 5);
     // v = RMSNorm without scale, no RoPE: x0 → [√2, 0], x1 → [0.8485, 1.1314].
     expectClose(keyValues.values, [1.4142121481616539, 0, 0.848527, 1.131370], 5);
-    const output = selfAttention(config, 4, normedInput, 2, identity2, ones, identity2, keyValues);
-    // t = 0 sees only itself; t = 1: scores [q1·k0, q1·k1] = [−0.69799, 2.0] (no 1/√hd).
-    expectClose(output, [1.4142121481616539, 0, 0.8842176686510378, 1.0599889590212321], 5);
+    const output = selfAttention(config, 4, normedInput, 2, identity2, queryNorm, identity2, keyValues);
+    // t = 0 sees only itself; t = 1: scores [q1·k0, q1·k1] = [−0.04963, 2.08000] (no 1/√hd).
+    expectClose(output, [1.4142121481616539, 0, 0.9086317082861808, 1.0111608797509466], 5);
   });
 
   it('GQA: query head h reads KV head ⌊h / (H / Hkv)⌋', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { geluTanh } from '../blocks/activations';
+import { altupCorrect, altupPredict, altupRouter } from '../blocks/altup';
+import { mlp } from '../blocks/mlp';
 import { rmsNorm } from '../blocks/rms-norm';
 import { tinyConfig, tinyWeights } from '../test-support/tiny-model';
 import { decoderLayer } from './decoder-layer';
@@ -64,5 +66,30 @@ describe('decoderLayer wiring (§1.5)', () => {
     const layer = neutralisedLayer();
     const { streams: output } = decoderLayer({ ...text, altupCorrectScale: false }, layerIndex, layer, streams, perLayerInput, null);
     expectStreamsClose(output[0]!, expected(null));
+  });
+
+  it('the router reads H_active for predict and z for correct, with one router norm', () => {
+    // Coefficients and MLP on: P = predict(H, router(H_0)); x = RMSNorm(P_0); y = (P_0 + x) / √2;
+    // z = y + RMSNorm_post(MLP(RMSNorm_pre(y))); Q = correct(P, z, router(z)). The MLP keeps z from
+    // being a positive multiple of P_0 (which would make router(z) = router(P_0)).
+    const base = readLayerWeights(text, random.lookup, layerIndex);
+    const layer = neutralisedLayer({
+      predictionCoefficients: base.predictionCoefficients,
+      correctionCoefficients: base.correctionCoefficients,
+      downProjection: base.downProjection,
+      perLayerProjection: new Float32Array(16),
+    });
+    const router = (input: Float32Array) => altupRouter(input, layer.routerNorm, layer.modalityRouter, 4, text.rmsNormEps);
+    const predictions = altupPredict(streams[0]!, router(streams[0]![0]!), layer.predictionCoefficients);
+    const normed = rmsNorm(predictions[0]!, null, text.rmsNormEps);
+    const y = Float32Array.from(predictions[0]!, (value, index) => (value + normed[index]!) / Math.SQRT2);
+    const feedforward = mlp(rmsNorm(y, layer.preFeedforwardNorm, text.rmsNormEps), layer.gateProjection, layer.upProjection, layer.downProjection, 4, 6, 0);
+    const feedforwardNormed = rmsNorm(feedforward, layer.postFeedforwardNorm, text.rmsNormEps);
+    const z = Float32Array.from(y, (value, index) => value + feedforwardNormed[index]!);
+    const corrected = altupCorrect(predictions, z, router(z), layer.correctionCoefficients, 0, text.altupCoefClip);
+    // Sparsity 0: with 6 gate values a 0.95 cutoff can zero the whole MLP, which would hide the wiring.
+    const dense = { ...text, activationSparsityPattern: Array(5).fill(0) };
+    const { streams: output } = decoderLayer(dense, layerIndex, layer, streams, perLayerInput, null);
+    expectStreamsClose(output[0]!, corrected.map((stream) => Array.from(stream)));
   });
 });
