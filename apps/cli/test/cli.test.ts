@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gemma3n } from '@gemma3n/gemma3n/node';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const failure = error as { stdout: string; stderr: string; code: number };
+    return { stdout: failure.stdout, stderr: failure.stderr, code: failure.code };
+  }
+}
+
+// The CLI is tested as a user runs it: the built bin in a child process.
+describe('gemma3n CLI', () => {
+  let workDir: string;
+  let modelDir: string;
+
+  beforeAll(async () => {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` first (pnpm test does)`);
+    workDir = mkdtempSync(join(tmpdir(), 'gemma3n-cli-'));
+    modelDir = join(workDir, 'tiny');
+    const made = await cli(['make-tiny', modelDir, '--shape', 'tiny-real-vocab', '--seed', '7']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/RANDOM weights/);
+  });
+
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+  it('run --json gives the same greedy tokens as the library on the same prompt ids', async () => {
+    const promptIds = [2, 105, 2364, 107, 9259, 1902, 106, 107, 105, 4368, 107];
+    const result = await cli(['run', '--model', modelDir, '--prompt-ids', promptIds.join(','), '--greedy', '--max-new-tokens', '12', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout) as {
+      text: string;
+      tokens: number[];
+      promptTokens: number;
+      stats: { ttftMs: number; prefillTokensPerSecond: number; decodeTokensPerSecond: number };
+    };
+    const model = await Gemma3n.load(modelDir);
+    const expected = await model.generate({ promptIds, doSample: false, maxNewTokens: 12 });
+    await model.dispose();
+    expect(printed.tokens).toEqual(expected.tokenIds);
+    expect(printed.text).toBe(expected.text);
+    expect(printed.promptTokens).toBe(promptIds.length);
+    expect(printed.stats.ttftMs).toBeGreaterThan(0);
+    expect(result.stderr).toMatch(/prompt tokens/);
+  });
+
+  it('run --prompt streams text to stdout with the chat template applied', async () => {
+    const result = await cli(['run', '--model', modelDir, '--prompt', 'Hello there', '--greedy', '--max-new-tokens', '8']);
+    expect(result.code, result.stderr).toBe(0);
+    const model = await Gemma3n.load(modelDir);
+    const expected = await model.generate({ messages: [{ role: 'user', content: 'Hello there' }], doSample: false, maxNewTokens: 8 });
+    await model.dispose();
+    expect(result.stdout).toBe(`${expected.text}\n`);
+  });
+
+  it('rejects invalid sampling values with a message naming the option', async () => {
+    const result = await cli(['run', '--model', modelDir, '--prompt', 'hi', '--top-p', '1.5']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/topP/);
+    expect(result.stderr).toMatch(/1\.5/);
+    const notNumber = await cli(['run', '--model', modelDir, '--prompt', 'hi', '--temperature', 'warm']);
+    expect(notNumber.code).not.toBe(0);
+    expect(notNumber.stderr).toMatch(/--temperature expects a number, got "warm"/);
+  });
+
+  it('names the missing file when the model folder is incomplete', async () => {
+    const result = await cli(['run', '--model', join(workDir, 'no-such-model'), '--prompt', 'hi']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/config\.json/);
+  });
+});
