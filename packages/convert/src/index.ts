@@ -1,3 +1,26 @@
+/**
+ * @gemma3n/convert (Node only): Hugging Face Gemma 3n checkpoints → the ONNX model folder that
+ * transformers.js and @gemma3n/gemma3n load; safetensors I/O; seeded random checkpoints.
+ */
 export * from './tensor-source';
 export * from './safetensors/index';
 export * from './checkpoint/index';
+export {
+  convertCheckpoint,
+  outputConfig,
+  countExternalData,
+  type ConvertCheckpointOptions,
+  type ConvertCheckpointResult,
+  type ConvertProgressEvent,
+  type GraphWriter,
+} from './convert-checkpoint';
+export { validateCheckpointTensors, type TensorProblem } from './convert-validation';
+export { defaultGenerationConfig, defaultProcessorConfig, defaultPreprocessorConfig } from './convert-folder-defaults';
+export { makeTinyModel, loadRealGemma3nTokenizerFiles, type MakeTinyModelOptions } from './convert-make-tiny-model';
+export {
+  writeTextGraphs,
+  EMBED_TOKENS_FILE,
+  DECODER_FILE,
+  type WriteTextGraphsOptions,
+  type TextGraphProgress,
+} from './text/write-text-graphs';
