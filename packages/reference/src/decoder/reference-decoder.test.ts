@@ -150,6 +150,15 @@ describe('referenceForward / referenceDecoder', () => {
       },
     });
     expect(seenLayers).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const keyValueLayers: number[] = [];
+    referenceDecoder(config, weights.lookup, inputsEmbeds, perLayerInputs, prompt.length, {
+      onLayerKeyValues: (layerIndex, keyValues) => {
+        keyValueLayers.push(layerIndex);
+        expect(keyValues.keys).toHaveLength(prompt.length * config.text.numKeyValueHeads * config.text.headDim);
+        expect(keyValues.values).toHaveLength(prompt.length * config.text.numKeyValueHeads * config.text.headDim);
+      },
+    });
+    expect(keyValueLayers).toEqual([0, 1, 2, 3, 4, 5, 6]); // F = 7: layers 7–9 compute no K/V
     const wrongShape: WeightLookup = (name) => (name.endsWith('norm.weight') && name.startsWith(textWeightName('norm')) ? new Float32Array(3) : weights.lookup(name));
     expect(() => referenceDecoder(config, wrongShape, inputsEmbeds, perLayerInputs, prompt.length)).toThrow(/norm\.weight/);
   });

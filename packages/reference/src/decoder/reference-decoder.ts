@@ -93,6 +93,12 @@ export function outputLogits(text: Gemma3nTextConfig, unembedProjections: Float3
 export interface ReferenceDecoderOptions {
   /** Called after each decoder layer with its output streams, `streams[t][i]` of width D. */
   onLayerOutput?: (layerIndex: number, streams: TokenStreams) => void;
+  /**
+   * Called for each layer that computes its own K/V (every layer below F), with keys after
+   * k_norm and RoPE and values after v_norm, laid out [T, Hkv, hd]: the content of the graph's
+   * `present.{layer}.key/value` [1, Hkv, T, hd] after a transpose.
+   */
+  onLayerKeyValues?: (layerIndex: number, keyValues: LayerKeyValues) => void;
 }
 
 /**
@@ -133,7 +139,10 @@ export function referenceDecoder(
     const sourceLayer = kvSourceLayerIndex(text, layerIndex);
     const shared = sourceLayer === layerIndex ? null : keyValuesByLayer.get(sourceLayer)!;
     const result = decoderLayer(text, layerIndex, readLayerWeights(text, weights, layerIndex), streams, layerInput, shared);
-    if (result.ownKeyValues !== null) keyValuesByLayer.set(layerIndex, result.ownKeyValues);
+    if (result.ownKeyValues !== null) {
+      keyValuesByLayer.set(layerIndex, result.ownKeyValues);
+      options.onLayerKeyValues?.(layerIndex, result.ownKeyValues);
+    }
     streams = result.streams;
     options.onLayerOutput?.(layerIndex, streams);
   }
