@@ -58,7 +58,8 @@ export function computeKeyValues(
 
 /**
  * Self-attention of §1.6 over the sequence: q = RoPE(q_norm(q_proj x)); scores = q·kᵀ·1.0
- * (HF `self.scaling = 1.0`: no 1/sqrt(hd), and no attention softcap is passed); the layer's
+ * (HF `self.scaling = 1.0`: no 1/sqrt(hd); HF passes no softcap, so `attnLogitSoftcapping` is
+ * ignored even when the config sets it); the layer's
  * causal or sliding mask; fp32-or-better softmax; GQA with query head h on KV head
  * ⌊h / (H/Hkv)⌋ (HF `repeat_kv`); o_proj. `keyValues` is this layer's own K/V or, on a KV-shared
  * layer, its producer's. Returns `[T, D]`.
