@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTinyModel, TINY_TEXT_SHAPES } from '@gemma3n/convert';
+
+type ShapeName = keyof typeof TINY_TEXT_SHAPES;
+
+const convertSource = join(dirname(fileURLToPath(import.meta.url)), '../../convert/src');
+
+/** A hash of the converter's sources, so a cached folder is rebuilt when the converter changes. */
+async function converterVersion(): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) hash.update(entry.name).update(await readFile(path));
+    }
+  };
+  await walk(convertSource);
+  return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * A tiny converted model folder (`makeTinyModel`), cached in the OS temp folder across runs.
+ * Never committed: tests build what they need.
+ */
+export async function tinyModelFolder(shape: ShapeName, seed: number): Promise<string> {
+  const folder = join(tmpdir(), 'gemma3n-runtime-test-models', `${shape}-seed-${seed}-${await converterVersion()}`);
+  const marker = join(folder, 'onnx', 'decoder_model_merged.onnx');
+  const ready = await stat(marker).then(() => true, () => false);
+  if (!ready) await makeTinyModel(folder, { shape, seed, overwrite: true });
+  return folder;
+}
