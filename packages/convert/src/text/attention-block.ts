@@ -1,0 +1,102 @@
+import type { Gemma3nTextConfig } from '@gemma3n/core';
+import type { GraphScope } from '../onnx/onnx-graph-builder';
+import { applyRotary, type RotaryTables } from './rotary-embedding';
+import { rmsNorm, type TextGraphContext } from './text-graph-context';
+import type { LayerWeightNames } from './text-weight-names';
+
+/** A layer's full keys and values (past + new), [B, Hkv, T, hd], as stored in the cache. */
+export interface LayerKeyValues {
+  key: string;
+  value: string;
+  /** Keys reshaped for the grouped score MatMul, [B, Hkv, 1, hd, T]; shared with consumers. */
+  keyForScores: string;
+  /** Values as [B, Hkv, 1, T, hd]. */
+  valueForWeights: string;
+}
+
+/** Where a layer's K/V come from: computed here (with the cache names) or a producer's. */
+export type KeyValueSource =
+  | { kind: 'own'; pastKey: string; pastValue: string; presentKey: string; presentValue: string }
+  | { kind: 'shared'; producer: LayerKeyValues };
+
+/**
+ * Lowest float32: masked scores are replaced by it (Where, not added), so a query whose keys
+ * are all masked (a left-padding position) gets a uniform softmax instead of NaN.
+ */
+const MASKED_SCORE = -3.4028234663852886e38;
+
+/**
+ * Gemma 3n self-attention (§1.6) with plain ops: q/k RMSNorm over head_dim, v RMSNorm without
+ * scale, rotate-half RoPE on q and k, scale 1.0, GQA by grouping the query heads of each KV
+ * head into one MatMul batch, the bool mask applied with Where, softmax in float32.
+ * A KV-sharing consumer (§1.7) computes only q and o_proj and reads the producer's full K/V.
+ */
+export async function buildAttention(
+  context: TextGraphContext,
+  scope: GraphScope,
+  text: Gemma3nTextConfig,
+  names: LayerWeightNames,
+  x: string,
+  rotary: RotaryTables,
+  mask: string,
+  source: KeyValueSource,
+): Promise<{ output: string; keyValues: LayerKeyValues }> {
+  const { hiddenSize: hidden, numAttentionHeads: heads, numKeyValueHeads: keyValueHeads, headDim, rmsNormEps: epsilon } = text;
+  const groups = heads / keyValueHeads;
+  const attention = scope.scope('attn');
+
+  const queryProjected = await context.linear(attention, 'q_proj', x, names.qProj, hidden, heads * headDim);
+  const queryHeads = attention.op('Reshape', [queryProjected, attention.int64([0, 0, heads, headDim])], { name: 'q_proj/Reshape' });
+  const queryNormWeight = await context.vector(attention, 'q_norm/weight', names.qNorm, headDim);
+  const queryNormed = rmsNorm(attention, 'q_norm', queryHeads, queryNormWeight, epsilon);
+  const queryRotated = applyRotary(attention.scope('q'), queryNormed, rotary, headDim);
+  // [B, S, H, hd] → [B, H, S, hd] → [B, Hkv, groups, S, hd]: query head h uses KV head ⌊h / groups⌋.
+  const queryFirst = attention.op('Transpose', [queryRotated], { name: 'q/Transpose', attributes: { perm: [0, 2, 1, 3] } });
+  const queryGrouped = attention.op('Reshape', [queryFirst, attention.int64([0, keyValueHeads, groups, -1, headDim])], { name: 'q/Group' });
+
+  let keyValues: LayerKeyValues;
+  if (source.kind === 'own') {
+    const keyProjected = await context.linear(attention, 'k_proj', x, names.kProj, hidden, keyValueHeads * headDim);
+    const keyHeads = attention.op('Reshape', [keyProjected, attention.int64([0, 0, keyValueHeads, headDim])], { name: 'k_proj/Reshape' });
+    const keyNormWeight = await context.vector(attention, 'k_norm/weight', names.kNorm, headDim);
+    const keyNormed = rmsNorm(attention, 'k_norm', keyHeads, keyNormWeight, epsilon);
+    const keyRotated = applyRotary(attention.scope('k'), keyNormed, rotary, headDim);
+    const keyNew = attention.op('Transpose', [keyRotated], { name: 'k/Transpose', attributes: { perm: [0, 2, 1, 3] } });
+    const key = attention.op('Concat', [source.pastKey, keyNew], {
+      name: 'k/ConcatPast',
+      attributes: { axis: 2 },
+      outputs: [source.presentKey],
+    });
+
+    const valueProjected = await context.linear(attention, 'v_proj', x, names.vProj, hidden, keyValueHeads * headDim);
+    const valueHeads = attention.op('Reshape', [valueProjected, attention.int64([0, 0, keyValueHeads, headDim])], { name: 'v_proj/Reshape' });
+    const valueNormed = rmsNorm(attention, 'v_norm', valueHeads, null, epsilon);
+    const valueNew = attention.op('Transpose', [valueNormed], { name: 'v/Transpose', attributes: { perm: [0, 2, 1, 3] } });
+    const value = attention.op('Concat', [source.pastValue, valueNew], {
+      name: 'v/ConcatPast',
+      attributes: { axis: 2 },
+      outputs: [source.presentValue],
+    });
+
+    const keyTransposed = attention.op('Transpose', [key], { name: 'k/TransposeForScores', attributes: { perm: [0, 1, 3, 2] } });
+    keyValues = {
+      key,
+      value,
+      keyForScores: attention.op('Unsqueeze', [keyTransposed, attention.int64([2])], { name: 'k/AddGroupAxis' }),
+      valueForWeights: attention.op('Unsqueeze', [value, attention.int64([2])], { name: 'v/AddGroupAxis' }),
+    };
+  } else {
+    keyValues = source.producer;
+  }
+
+  const scores = attention.op('MatMul', [queryGrouped, keyValues.keyForScores], { name: 'Scores' });
+  const masked = attention.op('Where', [mask, scores, attention.float32(MASKED_SCORE)], { name: 'ApplyMask' });
+  const probabilities = attention.op('Softmax', [masked], { attributes: { axis: -1 } });
+  const weighted = attention.op('MatMul', [probabilities, keyValues.valueForWeights], { name: 'WeightedValues' });
+  // [B, Hkv, groups, S, hd] → [B, H, S, hd] → [B, S, H, hd] → [B, S, H·hd]
+  const perHead = attention.op('Reshape', [weighted, attention.int64([0, heads, -1, headDim])], { name: 'o/Ungroup' });
+  const sequenceFirst = attention.op('Transpose', [perHead], { name: 'o/Transpose', attributes: { perm: [0, 2, 1, 3] } });
+  const flattened = attention.op('Reshape', [sequenceFirst, attention.int64([0, 0, heads * headDim])], { name: 'o/Flatten' });
+  const output = await context.linear(attention, 'o_proj', flattened, names.oProj, heads * headDim, hidden);
+  return { output, keyValues };
+}

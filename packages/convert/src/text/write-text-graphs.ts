@@ -1,0 +1,45 @@
+import type { Gemma3nConfig } from '@gemma3n/core';
+import { writeOnnxModel } from '../onnx/onnx-model-file';
+import type { TensorSource } from '../tensor-source';
+import { buildDecoderGraph } from './decoder-graph';
+import { buildEmbedTokensGraph } from './embed-tokens-graph';
+import type { TextGraphProgress } from './text-graph-context';
+
+export type { TextGraphProgress } from './text-graph-context';
+
+export const EMBED_TOKENS_FILE = 'embed_tokens.onnx';
+export const DECODER_FILE = 'decoder_model_merged.onnx';
+
+export interface WriteTextGraphsOptions {
+  onProgress?: (event: TextGraphProgress) => void;
+  /** Size limit of one external data file (default 2 GiB); tests use a tiny one. */
+  maxExternalDataFileBytes?: number;
+  /** Initializers of at least this many bytes go to external data (default 1 KiB). */
+  externalDataThresholdBytes?: number;
+}
+
+/**
+ * Writes the two text sessions of the model folder into `onnxDir`: `embed_tokens.onnx` and
+ * `decoder_model_merged.onnx`, fp32, plain ai.onnx opset-21 ops (the "compat" profile), each
+ * with its weights in `<file>_data`, `<file>_data_1`, … beside it. Weights are read one tensor
+ * at a time and streamed to disk. Returns the written files relative to `onnxDir`.
+ */
+export async function writeTextGraphs(
+  config: Gemma3nConfig,
+  weights: TensorSource,
+  onnxDir: string,
+  options: WriteTextGraphsOptions = {},
+): Promise<{ files: string[] }> {
+  const common = {
+    directory: onnxDir,
+    maxExternalDataFileBytes: options.maxExternalDataFileBytes,
+    externalDataThresholdBytes: options.externalDataThresholdBytes,
+  };
+  const embedFiles = await writeOnnxModel({ ...common, fileName: EMBED_TOKENS_FILE, graphName: 'embed_tokens' }, (graph) =>
+    buildEmbedTokensGraph(config, weights, graph, options.onProgress),
+  );
+  const decoderFiles = await writeOnnxModel({ ...common, fileName: DECODER_FILE, graphName: 'decoder_model_merged' }, (graph) =>
+    buildDecoderGraph(config, weights, graph, options.onProgress),
+  );
+  return { files: [...embedFiles, ...decoderFiles] };
+}
