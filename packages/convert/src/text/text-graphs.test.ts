@@ -150,7 +150,7 @@ describe.each(TINY_SHAPE_NAMES)('text graphs on %s', (name) => {
     const past = model.cacheLayers.flatMap((layer) => [`past_key_values.${layer}.key`, `past_key_values.${layer}.value`]);
     const present = model.cacheLayers.flatMap((layer) => [`present.${layer}.key`, `present.${layer}.value`]);
     expect(model.decoder.inputNames).toEqual(['inputs_embeds', 'per_layer_inputs', 'attention_mask', 'position_ids', 'num_logits_to_keep', ...past]);
-    expect(model.decoder.outputNames.sort()).toEqual(['logits', ...present].sort());
+    expect([...model.decoder.outputNames].sort()).toEqual(['logits', ...present].sort());
     const metadata = model.decoder.inputMetadata.find((entry) => entry.name === 'past_key_values.0.key');
     expect(metadata).toMatchObject({ isTensor: true, type: 'float32', shape: ['batch_size', text.numKeyValueHeads, 'past_sequence_length', text.headDim] });
     const keep = model.decoder.inputMetadata.find((entry) => entry.name === 'num_logits_to_keep');
