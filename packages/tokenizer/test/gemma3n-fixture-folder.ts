@@ -10,7 +10,21 @@ import type { TokenizerConfigJson, TokenizerJson } from '../src/tokenizer-json-t
  * returns the folder. The 33 MB files are derived, never committed.
  */
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** This package's folder, found upwards from this file so it also works from the bundled bench. */
+function findPackageRoot(): string {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(folder, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === '@gemma3n/tokenizer') {
+      return folder;
+    }
+    const parent = dirname(folder);
+    if (parent === folder) throw new Error(`@gemma3n/tokenizer's package.json not found above ${fileURLToPath(import.meta.url)}`);
+    folder = parent;
+  }
+}
+
+const packageRoot = findPackageRoot();
 export const gemma3nFixtureFolder = join(packageRoot, '.cache', 'gemma3n-tokenizer');
 
 /** Bump when the fixture builder changes, so stale caches are rebuilt. */

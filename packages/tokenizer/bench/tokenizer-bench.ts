@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GemmaTokenizer } from '../src/gemma-tokenizer';
+import { buildCorpus } from '../test/corpus';
+import { ensureGemma3nFixtureFolder } from '../test/gemma3n-fixture-folder';
+import { loadOracleTokenizer } from '../test/oracle';
+
+/**
+ * `pnpm bench:tokenizer`: load time, encode and decode throughput of this tokenizer and of
+ * transformers.js on the same files and corpus, in one process, with the ratios.
+ *
+ * Each measurement is the median of several runs; the two implementations alternate so that
+ * machine noise hits both alike. Throughput counts UTF-8 bytes of the corpus text.
+ */
+
+const loadRuns = 3;
+const encodeRuns = 5;
+const decodeRuns = 5;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function time(run: () => void): number {
+  const start = performance.now();
+  run();
+  return performance.now() - start;
+}
+
+async function timeAsync(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+}
+
+function loadOurs(folder: string): GemmaTokenizer {
+  const read = (name: string) => readFileSync(join(folder, name), 'utf8');
+  return GemmaTokenizer.fromJSON(JSON.parse(read('tokenizer.json')), JSON.parse(read('tokenizer_config.json')), {
+    chatTemplate: read('chat_template.jinja'),
+    processorConfig: JSON.parse(read('processor_config.json')),
+  });
+}
+
+function format(value: number, digits = 1): string {
+  return value.toFixed(digits).padStart(10);
+}
+
+async function main(): Promise<void> {
+  const folder = ensureGemma3nFixtureFolder();
+  console.log(`fixture: ${folder}`);
+
+  const ourLoads: number[] = [];
+  const theirLoads: number[] = [];
+  let ours = loadOurs(folder);
+  let theirs = await loadOracleTokenizer(folder);
+  for (let run = 0; run < loadRuns; run++) {
+    // Both read and parse the same files from disk each time.
+    ourLoads.push(time(() => (ours = loadOurs(folder))));
+    theirLoads.push(await timeAsync(async () => (theirs = await loadOracleTokenizer(folder))));
+  }
+
+  const addedTokens = ours.addedTokens.map((token) => token.content);
+  const corpus = buildCorpus({ addedTokens, includeLong: true });
+  const corpusBytes = corpus.reduce((total, text) => total + Buffer.byteLength(text, 'utf8'), 0);
+  const ourIds = corpus.map((text) => ours.encode(text));
+  const tokenCount = ourIds.reduce((total, ids) => total + ids.length, 0);
+  // A cold pass on fresh instances: our piece cache and transformers.js's word cache start empty.
+  const ourCold = time(() => corpus.forEach((text) => ours.encode(text)));
+  const theirCold = time(() => corpus.forEach((text) => theirs.encode(text)));
+
+  const ourEncodes: number[] = [];
+  const theirEncodes: number[] = [];
+  for (let run = 0; run < encodeRuns; run++) {
+    ourEncodes.push(time(() => corpus.forEach((text) => ours.encode(text))));
+    theirEncodes.push(time(() => corpus.forEach((text) => theirs.encode(text))));
+  }
+  const ourDecodes: number[] = [];
+  const theirDecodes: number[] = [];
+  for (let run = 0; run < decodeRuns; run++) {
+    ourDecodes.push(time(() => ourIds.forEach((ids) => ids.length > 0 && ours.decode(ids))));
+    theirDecodes.push(time(() => ourIds.forEach((ids) => ids.length > 0 && theirs.decode(ids))));
+  }
+
+  const megabytes = corpusBytes / 1e6;
+  const rows: Array<[string, number, number, 'lower' | 'higher', string]> = [
+    ['load (ms)', median(ourLoads), median(theirLoads), 'lower', 'ms'],
+    ['encode, cold pass (MB/s)', megabytes / (ourCold / 1000), megabytes / (theirCold / 1000), 'higher', 'MB/s'],
+    ['encode (MB/s)', megabytes / (median(ourEncodes) / 1000), megabytes / (median(theirEncodes) / 1000), 'higher', 'MB/s'],
+    ['encode (tokens/s, millions)', tokenCount / (median(ourEncodes) / 1000) / 1e6, tokenCount / (median(theirEncodes) / 1000) / 1e6, 'higher', ''],
+    ['decode (MB/s of text)', megabytes / (median(ourDecodes) / 1000), megabytes / (median(theirDecodes) / 1000), 'higher', 'MB/s'],
+    ['decode (tokens/s, millions)', tokenCount / (median(ourDecodes) / 1000) / 1e6, tokenCount / (median(theirDecodes) / 1000) / 1e6, 'higher', ''],
+  ];
+  console.log(`corpus: ${corpus.length} strings, ${megabytes.toFixed(2)} MB UTF-8, ${tokenCount} tokens`);
+  console.log(`${'measure'.padEnd(30)}${'ours'.padStart(10)}${'transformers.js'.padStart(17)}${'ours / theirs'.padStart(15)}`);
+  for (const [name, ourValue, theirValue, better] of rows) {
+    const ratio = better === 'higher' ? ourValue / theirValue : theirValue / ourValue;
+    const label = better === 'higher' ? `${ratio.toFixed(2)}x faster` : `${ratio.toFixed(2)}x faster`;
+    console.log(`${name.padEnd(30)}${format(ourValue, 2)}${format(theirValue, 2).padStart(17)}${label.padStart(15)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

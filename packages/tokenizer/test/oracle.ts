@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { env, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { GemmaTokenizer } from '../src/gemma-tokenizer';
+import { ensureGemma3nFixtureFolder } from './gemma3n-fixture-folder';
+
+/**
+ * Test and bench helper (Node only): the Gemma 3n fixture loaded by this package and by
+ * transformers.js (the oracle), offline, from the same folder.
+ */
+export async function loadOracleTokenizer(folder = ensureGemma3nFixtureFolder()): Promise<PreTrainedTokenizer> {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  return AutoTokenizer.from_pretrained(folder, { local_files_only: true });
+}
+
+export function loadOurTokenizer(folder = ensureGemma3nFixtureFolder()): GemmaTokenizer {
+  const read = (name: string) => readFileSync(join(folder, name), 'utf8');
+  return GemmaTokenizer.fromJSON(read('tokenizer.json'), read('tokenizer_config.json'), {
+    chatTemplate: read('chat_template.jinja'),
+    processorConfig: JSON.parse(read('processor_config.json')),
+  });
+}
