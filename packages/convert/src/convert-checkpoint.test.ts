@@ -96,6 +96,8 @@ describe('convertCheckpoint end to end', () => {
       image_token: '<image_soft_token>', boi_token: '<start_of_image>', eoa_token: '<end_of_audio>',
     });
 
+    const fileEvents = events.filter((event) => event.stage === 'files');
+    expect(fileEvents.at(-1)).toEqual({ stage: 'files', done: 6, total: 6 });
     const validate = events.filter((event) => event.stage === 'validate');
     expect(validate.at(-1)).toEqual({ stage: 'validate', done: validate.length, total: validate.length });
     expect(events.at(-1)).toEqual({ stage: 'finish', done: 1, total: 1 });
@@ -157,6 +159,7 @@ describe('convertCheckpoint on bad input leaves no output and no temporary folde
       expect((error as ModelFileError).expectedBytes).toBe(fullSize);
       expect((error as ModelFileError).actualBytes).toBe(fullSize - 100);
       expect((error as Error).message).toContain(`expected ${fullSize} bytes, got ${fullSize - 100}`);
+      expect((error as Error).message).toMatch(/"model.safetensors" in .*inputs\/truncated is truncated/);
     });
   });
 

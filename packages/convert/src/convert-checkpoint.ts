@@ -92,7 +92,11 @@ export async function convertCheckpoint(
 
   return writeFolderAtomically(outputDir, { overwrite: options.overwrite }, async (folder) => {
     const files: string[] = [];
-    const filesTotal = 6 + OPTIONAL_COPIED_FILES.length;
+    const optionalFiles: string[] = [];
+    for (const name of OPTIONAL_COPIED_FILES) {
+      if (await pathExists(join(inputDir, name))) optionalFiles.push(name);
+    }
+    const filesTotal = 5 + (tokenizer.chatTemplate === undefined ? 0 : 1) + optionalFiles.length;
     const wrote = (name: string) => {
       files.push(name);
       report({ stage: 'files', done: files.length, total: filesTotal });
@@ -104,11 +108,9 @@ export async function convertCheckpoint(
     wrote('processor_config.json');
     await writeJsonFile(join(folder, 'preprocessor_config.json'), preprocessorConfig);
     wrote('preprocessor_config.json');
-    for (const name of OPTIONAL_COPIED_FILES) {
-      if (await pathExists(join(inputDir, name))) {
-        await copyFile(join(inputDir, name), join(folder, name));
-        wrote(name);
-      }
+    for (const name of optionalFiles) {
+      await copyFile(join(inputDir, name), join(folder, name));
+      wrote(name);
     }
 
     const onnxDir = join(folder, 'onnx');

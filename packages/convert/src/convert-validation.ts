@@ -49,6 +49,15 @@ export function validateCheckpointTensors(
     }
     onProgress?.(index + 1, expected.length);
   }
+  // lm_head is tied to embed_tokens and usually absent; when an export carries it anyway, it
+  // must at least have the embedding's shape (the graphs use embed_tokens either way).
+  const embedding = expected[0];
+  if (embedding !== undefined && weights.has('lm_head.weight')) {
+    const actualShape = weights.info('lm_head.weight').shape;
+    if (!sameShape(actualShape, embedding.shape)) {
+      problems.push({ name: 'lm_head.weight', problem: 'wrong-shape', expectedShape: embedding.shape, actualShape });
+    }
+  }
   if (problems.length === 0) return;
 
   const lines = problems.slice(0, LISTED_PROBLEMS).map(describeProblem);

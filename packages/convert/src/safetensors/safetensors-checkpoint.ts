@@ -133,7 +133,8 @@ async function openFile(folder: string, fileName: string, isOnlyFile: boolean): 
   try {
     return await SafetensorsFile.open(join(folder, fileName), fileName);
   } catch (error) {
-    if (isOnlyFile && ModelFileError.isInstance(error) && error.problem === 'missing') {
+    if (!ModelFileError.isInstance(error)) throw error;
+    if (isOnlyFile && error.problem === 'missing') {
       throw new ModelFileError({
         path: fileName,
         location: folder,
@@ -141,6 +142,15 @@ async function openFile(folder: string, fileName: string, isOnlyFile: boolean): 
         message: `Checkpoint folder ${folder} has neither ${SINGLE_FILE_NAME} nor ${INDEX_FILE_NAME}`,
       });
     }
-    throw error;
+    // The file reader knows only the file name; say which folder it is in.
+    throw new ModelFileError({
+      path: error.path,
+      location: folder,
+      problem: error.problem,
+      expectedBytes: error.expectedBytes,
+      actualBytes: error.actualBytes,
+      message: error.message.replace(`"${fileName}"`, `"${fileName}" in ${folder}`),
+      cause: error.cause,
+    });
   }
 }
