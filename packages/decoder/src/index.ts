@@ -19,7 +19,7 @@ export {
   type TokenModel,
 } from './generation/generate-tokens';
 export { type GenerationDefaults, type GenerationOptions, validateGenerationOptions } from './generation/generation-options';
-export { IncrementalDetokenizer, type TokenTextDecoder } from './generation/incremental-detokenizer';
+export { IncrementalDetokenizer, type StreamingTextDecoder, type TokenTextDecoder } from './generation/incremental-detokenizer';
 export { StopStringMatcher } from './generation/stop-strings';
 export {
   ChatSession,

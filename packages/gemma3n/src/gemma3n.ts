@@ -103,7 +103,7 @@ export class Gemma3n {
     this.defaults = parts.defaults;
     this.backend = parts.backend;
     this.files = parts.files;
-    this.textDecoder = { decode: (tokenIds) => parts.tokenizer.decode(tokenIds, { skipSpecialTokens: true }) };
+    this.textDecoder = textDecoderOf(parts.tokenizer);
   }
 
   /**
@@ -144,10 +144,7 @@ export class Gemma3n {
     const session = new ChatSession({
       model: this.runtime,
       cache: this.runtime.createCache(),
-      tokenizer: {
-        encode: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
-        decode: (tokenIds) => tokenizer.decode(tokenIds, { skipSpecialTokens: true }),
-      },
+      tokenizer: { ...this.textDecoder, encode: (text) => tokenizer.encode(text, { addSpecialTokens: false }) },
       template: (messages, addGenerationPrompt) => tokenizer.applyChatTemplate(messages, { addGenerationPrompt }),
       defaults: this.defaults,
       messages: (params.messages ?? []) as readonly ConversationMessage[],
@@ -166,6 +163,14 @@ export class Gemma3n {
       throw new InputError({ field: `promptIds[${bad}]`, value: promptIds[bad], expected: `a token id below vocab_size ${vocabSize}` });
     }
   }
+}
+
+function textDecoderOf(tokenizer: PromptTokenizer): TokenTextDecoder {
+  const decoder: TokenTextDecoder = { decode: (tokenIds) => tokenizer.decode(tokenIds, { skipSpecialTokens: true }) };
+  if (tokenizer.createStreamingDetokenizer !== undefined) {
+    decoder.createStreamingDecoder = () => tokenizer.createStreamingDetokenizer!({ skipSpecialTokens: true });
+  }
+  return decoder;
 }
 
 /** A chat with KV reuse: each `send` prefills only what is new since the last turn. */

@@ -1,4 +1,4 @@
-import type { ConversationMessage } from '@gemma3n/decoder';
+import type { ConversationMessage, StreamingTextDecoder } from '@gemma3n/decoder';
 
 /** What the umbrella needs from a tokenizer; `@gemma3n/tokenizer`'s GemmaTokenizer is adapted to it. */
 export interface PromptTokenizer {
@@ -7,4 +7,6 @@ export interface PromptTokenizer {
   decode(tokenIds: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   /** The prompt text of a conversation, from the folder's chat template. */
   applyChatTemplate(messages: readonly ConversationMessage[], options: { addGenerationPrompt: boolean }): string;
+  /** Streaming decoding whose deltas add up to `decode(all, options)`; see TokenTextDecoder. */
+  createStreamingDetokenizer?(options: { skipSpecialTokens?: boolean }): StreamingTextDecoder;
 }

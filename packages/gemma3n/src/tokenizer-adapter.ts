@@ -8,6 +8,7 @@ export async function loadPromptTokenizer(files: ModelFiles): Promise<PromptToke
   return {
     encode: (text, options) => tokenizer.encode(text, options),
     decode: (tokenIds, options) => tokenizer.decode(tokenIds, options),
+    createStreamingDetokenizer: (options) => tokenizer.createStreamingDetokenizer(options),
     applyChatTemplate: (messages, options) =>
       tokenizer.applyChatTemplate(messages as Parameters<GemmaTokenizer['applyChatTemplate']>[0], options),
   };

@@ -91,7 +91,7 @@ export function streamTokens(params: GenerateTokensParams): GenerationStream {
     const { model, cache, promptIds } = params;
     const signal = options.signal;
     const sampler = createTokenSampler({ ...sampling, firstMaskedId: model.firstMaskedId });
-    const detokenizer = new IncrementalDetokenizer(params.decoder);
+    const detokenizer = params.decoder.createStreamingDecoder?.() ?? new IncrementalDetokenizer(params.decoder);
     const stopMatcher = new StopStringMatcher(options.stopStrings ?? []);
     const reusedTokens = cache.length;
     const tokenIds: number[] = [];

@@ -1,7 +1,22 @@
+/** Ids arriving one at a time in, text deltas out; the deltas concatenate to the full decode. */
+export interface StreamingTextDecoder {
+  /** Adds one id and returns the text it completes (possibly ''). */
+  push(tokenId: number): string;
+  /** Ends the stream and returns whatever was held back. */
+  flush(): string;
+}
+
 /** What the decoder needs from a tokenizer to turn ids into text. */
 export interface TokenTextDecoder {
   /** Text of `tokenIds`, without special tokens (`<end_of_turn>` and the like). */
   decode(tokenIds: readonly number[]): string;
+  /**
+   * A tokenizer-aware streaming decoder, when the tokenizer has one. Gemma's needs it: Hugging
+   * Face decodes a run of byte-fallback tokens that is not valid UTF-8 as one U+FFFD per byte,
+   * so a valid-looking prefix of the run must not be shown before the run ends. Without it,
+   * {@link IncrementalDetokenizer} is used.
+   */
+  createStreamingDecoder?(): StreamingTextDecoder;
 }
 
 /**
@@ -11,7 +26,7 @@ export interface TokenTextDecoder {
  * back and emits only what the window adds — the prefix/read offset scheme of Hugging Face's
  * text-generation-inference. Text ending in U+FFFD is held back until the character completes.
  */
-export class IncrementalDetokenizer {
+export class IncrementalDetokenizer implements StreamingTextDecoder {
   private readonly tokenIds: number[] = [];
   private prefixOffset = 0;
   private readOffset = 0;
