@@ -36,7 +36,8 @@ export function embedTokensTensorCount(config: Gemma3nConfig): number {
  *   0 ≤ id < vocab_size_per_layer_input, else 0.
  *
  * Memory: the full-size tables are the biggest tensors of the model (262400 × 2048 and
- * 262144 × L·P floats); each is read once and streamed to external data.
+ * 262144 × L·P floats, 2.1 GB and 8 GB at fp32 for E2B); each is streamed to external data in
+ * row blocks when the source has `readRows`, else read whole once.
  */
 export async function buildEmbedTokensGraph(
   config: Gemma3nConfig,
@@ -53,7 +54,7 @@ export async function buildEmbedTokensGraph(
   const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
 
   const tokens = graph.scope('/embed_tokens');
-  const table = await tokens.initializer('weight', 'float32', [text.vocabSize, hidden], await context.read(names.embedTokens, [text.vocabSize, hidden]));
+  const table = await context.table(tokens, 'weight', names.embedTokens, text.vocabSize, hidden);
   const gathered = tokens.op('Gather', [table, inputIds], { attributes: { axis: 0 } });
   let embeddings = tokens.op('Mul', [gathered, tokens.float32(Math.sqrt(hidden))], { name: 'Scale' });
 
@@ -63,12 +64,7 @@ export async function buildEmbedTokensGraph(
   graph.output(embeddings, 'inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
 
   const perLayer = graph.scope('/embed_tokens_per_layer');
-  const perLayerTable = await perLayer.initializer(
-    'weight',
-    'float32',
-    [text.vocabSizePerLayerInput, perLayerWidth],
-    await context.read(names.embedTokensPerLayer, [text.vocabSizePerLayerInput, perLayerWidth]),
-  );
+  const perLayerTable = await context.table(perLayer, 'weight', names.embedTokensPerLayer, text.vocabSizePerLayerInput, perLayerWidth);
   const inRange = idsInRange(perLayer, inputIds, 0, text.vocabSizePerLayerInput);
   const perLayerIds = perLayer.op('Where', [inRange, inputIds, perLayer.int64([0], [])], { name: 'ClampIds' });
   const rows = perLayer.op('Gather', [perLayerTable, perLayerIds], { attributes: { axis: 0 } });

@@ -1,5 +1,6 @@
 import type { TensorSource } from '../tensor-source';
 import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+import { rowBlocks, supportsRowReads } from './row-range-source';
 
 /** Progress of one graph: `done` of `total` checkpoint tensors written. */
 export interface TextGraphProgress {
@@ -26,6 +27,39 @@ export class TextGraphContext {
 
   /** Reads a checkpoint tensor after checking that its shape is the one the config implies. */
   async read(name: string, expectedShape: readonly number[]): Promise<Float32Array> {
+    this.checkShape(name, expectedShape);
+    const data = await this.weights.read(name);
+    const expectedCount = expectedShape.reduce((product, dim) => product * dim, 1);
+    if (data.length !== expectedCount) {
+      throw new Error(`checkpoint tensor ${name}: read ${data.length} values, expected ${expectedCount}`);
+    }
+    this.countTensor();
+    return data;
+  }
+
+  /**
+   * A 2-D table (embedding) as an initializer with the checkpoint's layout. Streamed in row
+   * blocks when the source can read row ranges, so an 8 GB table never sits in memory whole.
+   */
+  async table(scope: GraphScope, initializerName: string, weightName: string, rows: number, columns: number): Promise<string> {
+    if (!supportsRowReads(this.weights)) {
+      return scope.initializer(initializerName, 'float32', [rows, columns], await this.read(weightName, [rows, columns]));
+    }
+    this.checkShape(weightName, [rows, columns]);
+    const name = await scope.initializer(initializerName, 'float32', [rows, columns], {
+      byteLength: rows * columns * 4,
+      chunks: rowBlocks(this.weights, weightName, rows, columns),
+    });
+    this.countTensor();
+    return name;
+  }
+
+  private countTensor(): void {
+    this.done++;
+    this.onProgress?.({ stage: this.stage, done: this.done, total: this.totalTensors });
+  }
+
+  private checkShape(name: string, expectedShape: readonly number[]): void {
     if (!this.weights.has(name)) {
       throw new Error(`checkpoint tensor ${name} is missing (expected shape [${expectedShape.join(', ')}])`);
     }
@@ -35,14 +69,6 @@ export class TextGraphContext {
         `checkpoint tensor ${name} has shape [${shape.join(', ')}], but the config implies [${expectedShape.join(', ')}]`,
       );
     }
-    const data = await this.weights.read(name);
-    const expectedCount = expectedShape.reduce((product, dim) => product * dim, 1);
-    if (data.length !== expectedCount) {
-      throw new Error(`checkpoint tensor ${name}: read ${data.length} values, expected ${expectedCount}`);
-    }
-    this.done++;
-    this.onProgress?.({ stage: this.stage, done: this.done, total: this.totalTensors });
-    return data;
   }
 
   /** A checkpoint vector (norm weight, scale) as a float32 initializer. */
