@@ -102,7 +102,11 @@ export const lookalikeSamples: string[] = [
  */
 export function addedTokenCases(addedTokens: readonly string[], random: () => number): string[] {
   const cases: string[] = [];
-  const picked = addedTokens.length <= 400 ? addedTokens : sampleEvenly(addedTokens, 400);
+  // Every token that is not a reserved <unusedN> slot, plus reserved ones spread over the ids
+  // and the last 20 (Gemma 3n's fill of the vision and audio ranges).
+  const named = addedTokens.filter((token) => !/^<unused\d+>$/.test(token));
+  const reserved = addedTokens.filter((token) => /^<unused\d+>$/.test(token));
+  const picked = [...named, ...sampleEvenly(reserved, Math.min(reserved.length, 200)), ...addedTokens.slice(-20)];
   for (const token of picked) {
     const before = pick(random, ['', 'Hello', ' ', 'x', '\n', '日本']);
     const after = pick(random, ['', 'world', ' ', 'y', '\n', '語']);

@@ -28,11 +28,12 @@ const packageRoot = findPackageRoot();
 export const gemma3nFixtureFolder = join(packageRoot, '.cache', 'gemma3n-tokenizer');
 
 /** Bump when the fixture builder changes, so stale caches are rebuilt. */
-const fixtureVersion = '1';
+const fixtureVersion = '2';
 
 /**
- * A minimal merged `preprocessor_config.json` (model-folder contract) so that transformers.js's
- * `AutoProcessor` can load the fixture folder; only the processor classes matter for text.
+ * A merged `preprocessor_config.json` (model-folder contract; audio values from the
+ * architecture doc §4.1) so that transformers.js's `AutoProcessor` can load the fixture folder
+ * and run its image and audio steps; the tests only compare the resulting token ids.
  */
 const preprocessorConfig = {
   processor_class: 'Gemma3nProcessor',
@@ -53,6 +54,7 @@ const preprocessorConfig = {
   return_attention_mask: true,
   frame_length: 512,
   hop_length: 160,
+  fft_length: 1024,
   min_frequency: 125,
   max_frequency: 7600,
   preemphasis: 0.97,
