@@ -1,5 +1,8 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Gemma3nConfig, parseGemma3nConfig } from '@gemma3n/core';
+import { type Gemma3nConfig, kvSharingPlan, parseGemma3nConfig } from '@gemma3n/core';
 import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { randomCheckpointWeights, TINY_TEXT_SHAPES } from '@gemma3n/convert';
@@ -8,6 +11,7 @@ import { generateTokens, streamTokens } from '../src/generation/generate-tokens'
 import { loadDecoderRuntime } from '../src/loading/load-decoder-runtime';
 import type { DecoderRuntime } from '../src/runtime/decoder-runtime';
 import { argmax } from '../src/sampling/logits-processing';
+import { declareKvForAllLayers } from './declare-all-layers';
 import { tinyModelFolder } from './tiny-model-folder';
 
 const seed = 7;
@@ -103,5 +107,34 @@ describe.each([
     expect(received).toBe(3);
     // The prompt and the first two generated tokens were fed; the third never was.
     expect(cache.length).toBe(prompt.length + 2);
+  });
+});
+
+describe('an onnx-community-style decoder that declares KV for every layer', () => {
+  it('is fed what it declares and generates the same tokens', async () => {
+    const source = await tinyModelFolder('tiny-window-4', seed);
+    const target = await mkdtemp(join(tmpdir(), 'gemma3n-all-layers-'));
+    try {
+      await cp(source, target, { recursive: true });
+      const config = parseGemma3nConfig(JSON.parse(await readFile(join(source, 'config.json'), 'utf8')));
+      const decoderFile = join(target, 'onnx', 'decoder_model_merged.onnx');
+      await writeFile(decoderFile, declareKvForAllLayers(await readFile(decoderFile), kvSharingPlan(config.text), config.text.numKeyValueHeads, config.text.headDim));
+
+      const original = await loadDecoderRuntime({ files: new NodeDirectoryModelFiles(source), backend });
+      const allLayers = await loadDecoderRuntime({ files: new NodeDirectoryModelFiles(target), backend });
+      expect(allLayers.runtime.pastInputNames).toHaveLength(2 * config.text.numHiddenLayers);
+      expect(original.runtime.pastInputNames).toHaveLength(2 * (config.text.numHiddenLayers - config.text.numKvSharedLayers));
+      const prompt = [2, 17, 250, 33, 5, 99, 140, 61];
+      const options = { temperature: 0, maxNewTokens: 16, stopTokenIds: [] };
+      const expected = await generateTokens({ model: original.runtime, cache: original.runtime.createCache(), promptIds: prompt, decoder: noText, options });
+      const cache = allLayers.runtime.createCache();
+      const actual = await generateTokens({ model: allLayers.runtime, cache, promptIds: prompt, decoder: noText, options });
+      expect(actual.tokenIds).toEqual(expected.tokenIds);
+      // The shared layers' presents were carried over too: the producer's K/V, full length.
+      const lastLayer = config.text.numHiddenLayers - 1;
+      expect(cache.tensors.get(`past_key_values.${lastLayer}.key`)?.dims[2]).toBe(prompt.length + 15);
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
   });
 });
