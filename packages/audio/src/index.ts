@@ -1,1 +1,21 @@
-export {};
+export {
+  AudioFeatureExtractor,
+  extractFeatures,
+  type AudioFeatures,
+  type AudioSamples,
+} from './features/extract-features';
+export {
+  defaultFeatureOptions,
+  featureOptionsFromPreprocessorConfig,
+  resolveFeatureOptions,
+  type FeatureOptions,
+} from './features/feature-options';
+export {
+  hertzToMelHtk,
+  melFilterBank,
+  melFilterBankDense,
+  melToHertzHtk,
+  type MelFilter,
+  type MelFilterBankParams,
+} from './features/mel-filter-bank';
+export { RealFft } from './features/real-fft';
