@@ -13,7 +13,8 @@ let checkpointDir: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'gemma3n-convert-'));
   checkpointDir = join(root, 'checkpoint');
-  await writeRandomCheckpoint(checkpointDir, TINY_TEXT_SHAPES['tiny-window-4'], { seed: 5, dtype: 'BF16' });
+  // Sharded bf16, like the released checkpoints.
+  await writeRandomCheckpoint(checkpointDir, TINY_TEXT_SHAPES['tiny-window-4'], { seed: 5, dtype: 'BF16', shards: 3 });
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

@@ -79,6 +79,10 @@ export class SafetensorsCheckpoint implements TensorSource {
     return this.file(name).read(name);
   }
 
+  readRows(name: string, firstRow: number, rowCount: number): Promise<Float32Array> {
+    return this.file(name).readRows(name, firstRow, rowCount);
+  }
+
   names(): string[] {
     return [...this.fileOf.keys()];
   }

@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { ModelFileError, UnsupportedError } from '@gemma3n/core';
-import type { TensorInfo } from '../tensor-source';
+import { checkRowRange, type TensorInfo } from '../tensor-source';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from './float-conversions';
 import {
   isReadableDtype,
@@ -83,9 +83,22 @@ export class SafetensorsFile {
   /** Reads one tensor and widens it to float32. */
   async read(name: string): Promise<Float32Array> {
     const entry = this.entry(name);
+    const elementBytes = readableDtype(entry, this.displayName) === 'F32' ? 4 : 2;
+    return this.readElements(entry, 0, (entry.end - entry.begin) / elementBytes);
+  }
+
+  /** Reads rows [firstRow, firstRow + rowCount) of the first dimension, nothing else. */
+  async readRows(name: string, firstRow: number, rowCount: number): Promise<Float32Array> {
+    const entry = this.entry(name);
+    readableDtype(entry, this.displayName);
+    const rowSize = checkRowRange(name, entry.shape, firstRow, rowCount);
+    return this.readElements(entry, firstRow * rowSize, rowCount * rowSize);
+  }
+
+  private async readElements(entry: SafetensorsEntry, firstElement: number, count: number): Promise<Float32Array> {
     const dtype = readableDtype(entry, this.displayName);
     const elementBytes = dtype === 'F32' ? 4 : 2;
-    const count = (entry.end - entry.begin) / elementBytes;
+    const start = entry.begin + firstElement * elementBytes;
     const result = new Float32Array(count);
     const handle = await open(this.path, 'r');
     try {
@@ -95,7 +108,7 @@ export class SafetensorsFile {
       for (let first = 0; first < count; first += chunkElements) {
         const elements = Math.min(chunkElements, count - first);
         const bytes = chunk.subarray(0, elements * elementBytes);
-        await readFully(handle, bytes, entry.begin + first * elementBytes, bytes.length, this.displayName, entry.name);
+        await readFully(handle, bytes, start + first * elementBytes, bytes.length, this.displayName, entry.name);
         const target = result.subarray(first, first + elements);
         if (dtype === 'F32') target.set(littleEndianFloat32(bytes));
         else {

@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, readdir, rm, truncate, writeFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelFileError, UnsupportedError } from '@gemma3n/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryTensorSource } from '../tensor-source';
+import { InMemoryTensorSource, readTensorRows } from '../tensor-source';
 import { roundToBfloat16 } from './float-conversions';
 import { SafetensorsCheckpoint } from './safetensors-checkpoint';
 import { SafetensorsFile } from './safetensors-file';
@@ -159,6 +159,22 @@ describe('SafetensorsCheckpoint', () => {
     expect(checkpoint.info('a.weight')).toEqual({ name: 'a.weight', shape: [2, 3], dtype: 'BF16' });
     expect(await checkpoint.read('a.weight')).toEqual(roundToBfloat16(source.get('a.weight').slice()));
     expect(await checkpoint.read('c.scalar')).toEqual(new Float32Array([42]));
+  });
+
+  it('reads a row range without the rest, in every dtype, and rejects ranges past the end', async () => {
+    const table = new Float32Array(5 * 4).map((_, index) => index - 7.5);
+    const rows = new InMemoryTensorSource().set('table', [5, 4], table);
+    for (const dtype of ['F32', 'BF16'] as const) {
+      const dir = join(folder, dtype);
+      await mkdir(dir);
+      await writeSafetensorsCheckpoint(dir, rows, { dtype });
+      const checkpoint = await SafetensorsCheckpoint.open(dir);
+      expect(await checkpoint.readRows('table', 1, 2)).toEqual(table.slice(4, 12));
+      expect(await checkpoint.readRows('table', 4, 1)).toEqual(table.slice(16, 20));
+      expect(await checkpoint.readRows('table', 5, 0)).toEqual(new Float32Array(0));
+      await expect(checkpoint.readRows('table', 4, 2)).rejects.toThrow('rows [4, 6) are outside its 5 rows (shape [5, 4])');
+    }
+    expect(await readTensorRows(rows, 'table', 2, 1)).toEqual(table.slice(8, 12));
   });
 
   it('names a missing shard and the tensors it should hold', async () => {
