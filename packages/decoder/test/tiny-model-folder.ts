@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +28,16 @@ async function converterVersion(): Promise<string> {
  * Never committed: tests build what they need.
  */
 export async function tinyModelFolder(shape: ShapeName, seed: number): Promise<string> {
-  const folder = join(tmpdir(), 'gemma3n-runtime-test-models', `${shape}-seed-${seed}-${await converterVersion()}`);
+  const cacheRoot = join(tmpdir(), 'gemma3n-runtime-test-models');
+  const name = `${shape}-seed-${seed}-`;
+  const folder = join(cacheRoot, `${name}${await converterVersion()}`);
   const marker = join(folder, 'onnx', 'decoder_model_merged.onnx');
   const ready = await stat(marker).then(() => true, () => false);
-  if (!ready) await makeTinyModel(folder, { shape, seed, overwrite: true });
+  if (ready) return folder;
+  await makeTinyModel(folder, { shape, seed, overwrite: true });
+  // Folders made by older converter versions are never used again.
+  for (const entry of await readdir(cacheRoot)) {
+    if (entry.startsWith(name) && join(cacheRoot, entry) !== folder) await rm(join(cacheRoot, entry), { recursive: true, force: true });
+  }
   return folder;
 }
