@@ -58,7 +58,8 @@ export async function makeTinyModel(outDir: string, options: MakeTinyModelOption
  * @gemma3n/tokenizer/fixture).
  */
 export async function loadRealGemma3nTokenizerFiles(): Promise<CheckpointTokenizerFiles> {
-  const require = createRequire(import.meta.url);
+  // The CommonJS build has no import.meta.url (tsup leaves it undefined) but has __filename.
+  const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
   let tokenizerPath: string;
   let configPath: string;
   try {
