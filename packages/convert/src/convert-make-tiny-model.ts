@@ -76,11 +76,5 @@ export async function loadRealGemma3nTokenizerFiles(): Promise<CheckpointTokeniz
     });
   }
   const [tokenizerText, configText] = await Promise.all([readFile(tokenizerPath, 'utf8'), readFile(configPath, 'utf8')]);
-  const files = buildGemma3nTokenizerFiles(JSON.parse(tokenizerText), JSON.parse(configText));
-  return {
-    tokenizerJson: files.tokenizerJson as unknown as Record<string, unknown>,
-    tokenizerConfig: files.tokenizerConfig as unknown as Record<string, unknown>,
-    chatTemplate: files.chatTemplate,
-    processorConfig: files.processorConfig as unknown as Record<string, unknown>,
-  };
+  return buildGemma3nTokenizerFiles(JSON.parse(tokenizerText), JSON.parse(configText));
 }

@@ -14,10 +14,12 @@ import { buildSyntheticTokenizerFiles } from './synthetic-tokenizer';
 
 /** Tokenizer files to put in the folder, e.g. from `buildGemma3nTokenizerFiles`. */
 export interface CheckpointTokenizerFiles {
-  tokenizerJson: Record<string, unknown>;
-  tokenizerConfig: Record<string, unknown>;
+  // Plain `object`, so the typed output of buildGemma3nTokenizerFiles fits without casts;
+  // the contents are written out as JSON unchanged.
+  tokenizerJson: object;
+  tokenizerConfig: object;
   chatTemplate?: string;
-  processorConfig?: Record<string, unknown>;
+  processorConfig?: object;
 }
 
 export interface WriteRandomCheckpointOptions {
