@@ -53,3 +53,4 @@ export {
   type LoadedDecoderRuntime,
 } from './loading/load-decoder-runtime';
 export { dtypeFor, dtypeSuffixes, onnxFileName, type DtypeChoice, type OnnxDtype, type TextSessionName } from './loading/onnx-file-names';
+export { checkExternalData, externalDataRequirements } from './loading/external-data-check';

@@ -9,6 +9,7 @@ import {
   type SessionOptions,
 } from '@gemma3n/core';
 import { DecoderRuntime } from '../runtime/decoder-runtime';
+import { checkExternalData } from './external-data-check';
 import { type DtypeChoice, dtypeFor, onnxFileName, type TextSessionName } from './onnx-file-names';
 
 export interface LoadDecoderRuntimeParams {
@@ -75,18 +76,23 @@ export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Prom
 }
 
 /**
- * A path when the files are on this machine (the engine then maps the weights itself),
- * otherwise the bytes with every `<file>.onnx_data`, `<file>.onnx_data_1`, … found next to it.
+ * A path when the files are on this machine (the engine then reads the weights itself),
+ * otherwise the bytes with every external data file its initializers name
+ * (`<file>.onnx_data`, `<file>.onnx_data_1`, …). Either way the external data files are
+ * checked to exist and to be long enough first.
  */
 export async function modelSourceOf(files: ModelFiles, path: string): Promise<ModelSource> {
   const local = files.localPath?.(path);
-  if (local !== undefined) return { type: 'path', path: local };
-  const externalData: ExternalDataEntry[] = [];
-  const baseName = path.slice(path.lastIndexOf('/') + 1);
-  for (let index = 0; ; index++) {
-    const suffix = index === 0 ? '_data' : `_data_${index}`;
-    if (!(await files.exists(`${path}${suffix}`))) break;
-    externalData.push({ path: `${baseName}${suffix}`, data: await files.readBytes(`${path}${suffix}`) });
+  const hasExternalData = await files.exists(`${path}_data`);
+  if (local !== undefined) {
+    // The graph file is small when the weights are external; read it only then, to check them.
+    if (hasExternalData) await checkExternalData(files, path, await files.readBytes(path));
+    return { type: 'path', path: local };
   }
-  return { type: 'bytes', bytes: await files.readBytes(path), externalData, name: path };
+  const bytes = await files.readBytes(path);
+  const externalData: ExternalDataEntry[] = [];
+  for (const file of await checkExternalData(files, path, bytes)) {
+    externalData.push({ path: file.location, data: await files.readBytes(file.path) });
+  }
+  return { type: 'bytes', bytes, externalData, name: path };
 }
