@@ -105,6 +105,21 @@ describe('convertCheckpoint end to end', () => {
     expect(await leftovers('checkpoint', 'converted')).toEqual([]);
   });
 
+  it('takes the chat template from chat_template.json or tokenizer_config.json when there is no .jinja file', async () => {
+    const input = join(root, 'inputs', 'template-json');
+    await writeRandomCheckpoint(input, TINY_TEXT_SHAPES['tiny-window-4'], { seed: 5 });
+    await rm(join(input, 'chat_template.jinja'));
+    await writeFile(join(input, 'chat_template.json'), JSON.stringify({ chat_template: '{{ bos_token }}json' }));
+    const fromJson = join(root, 'inputs', 'template-json-out');
+    await convertCheckpoint(input, fromJson);
+    expect(await readFile(join(fromJson, 'chat_template.jinja'), 'utf8')).toBe('{{ bos_token }}json');
+    await rm(join(input, 'chat_template.json'));
+    const fromConfig = join(root, 'inputs', 'template-config-out');
+    await convertCheckpoint(input, fromConfig);
+    const tokenizerConfig = await readJson(join(input, 'tokenizer_config.json'));
+    expect(await readFile(join(fromConfig, 'chat_template.jinja'), 'utf8')).toBe(tokenizerConfig.chat_template);
+  });
+
   it('refuses an existing output folder unless overwrite is set', async () => {
     const outputDir = join(root, 'converted');
     await expect(convertCheckpoint(checkpointDir, outputDir)).rejects.toThrow(InputError);

@@ -8,7 +8,7 @@ export interface TokenizerFolderFiles {
   tokenizerJsonText: string;
   /** tokenizer_config.json with the multimodal token keys transformers.js needs filled in. */
   tokenizerConfig: Record<string, unknown>;
-  /** chat_template.jinja, or tokenizer_config's `chat_template` when the file is absent. */
+  /** chat_template.jinja, else chat_template.json's template, else tokenizer_config's `chat_template`. */
   chatTemplate: string | undefined;
 }
 
@@ -55,10 +55,15 @@ export async function readTokenizerFiles(folder: string, config: Gemma3nConfig):
     }
   }
 
+  // Where Hugging Face repositories keep the template, newest convention first.
   let chatTemplate: string | undefined;
   if (await pathExists(join(folder, 'chat_template.jinja'))) {
     chatTemplate = await readFile(join(folder, 'chat_template.jinja'), 'utf8');
-  } else if (typeof tokenizerConfig.chat_template === 'string') {
+  } else if (await pathExists(join(folder, 'chat_template.json'))) {
+    const json = parseJsonObject(await readRequiredText(folder, 'chat_template.json'), folder, 'chat_template.json');
+    if (typeof json.chat_template === 'string') chatTemplate = json.chat_template;
+  }
+  if (chatTemplate === undefined && typeof tokenizerConfig.chat_template === 'string') {
     chatTemplate = tokenizerConfig.chat_template;
   }
   return { tokenizerJsonText, tokenizerConfig, chatTemplate };
