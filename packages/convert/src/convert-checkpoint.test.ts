@@ -208,6 +208,13 @@ describe('convertCheckpoint on bad input leaves no output and no temporary folde
       },
     });
     await expect(failing).rejects.toThrow('disk full');
+    // Parent folders the run had to create are removed too.
+    const nested = convertCheckpoint(checkpointDir, join(root, 'new-parent', 'deeper', 'out'), {
+      writeGraphs: async () => {
+        throw new Error('disk full');
+      },
+    });
+    await expect(nested).rejects.toThrow('disk full');
     expect(await leftovers('checkpoint', 'converted', 'inputs')).toEqual([]);
   });
 });

@@ -26,7 +26,8 @@ export async function writeFolderAtomically<T>(
       expected: 'a path that does not exist yet (pass overwrite: true to replace it)',
     });
   }
-  await mkdir(dirname(target), { recursive: true });
+  // The first folder this call had to create, if any, so a failure can remove it again.
+  const createdParent = await mkdir(dirname(target), { recursive: true });
   const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const temporaryDir = join(dirname(target), `.${basename(target)}.partial-${suffix}`);
   await mkdir(temporaryDir);
@@ -43,6 +44,7 @@ export async function writeFolderAtomically<T>(
     }
   } catch (error) {
     await rm(temporaryDir, { recursive: true, force: true });
+    if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
     throw error;
   }
   return result;
