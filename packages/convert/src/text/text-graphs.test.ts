@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseGemma3nConfig, type Gemma3nConfig } from '@gemma3n/core';
@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
 import { TINY_SHAPE_NAMES, TINY_TEXT_SHAPES, type TinyShapeName } from '../checkpoint/tiny-text-shapes';
+import { onnx } from '../onnx/onnx-proto';
 import type { InMemoryTensorSource } from '../tensor-source';
 import { writeTextGraphs } from './write-text-graphs';
 import { kvSharingPlan } from '@gemma3n/core';
@@ -139,6 +140,16 @@ describe.each(TINY_SHAPE_NAMES)('text graphs on %s', (name) => {
     expect(model.files).toContain('decoder_model_merged.onnx_data');
     expect(model.files).toContain('decoder_model_merged.onnx_data_1');
     for (const file of listed) expect(file).toMatch(/^(embed_tokens|decoder_model_merged)\.onnx(_data(_\d+)?)?$/);
+    // Streaming means the model protos hold no weight bytes: every initializer of 1 KiB or
+    // more lives in external data (int64 shape constants are small and stay inline).
+    for (const file of ['embed_tokens.onnx', 'decoder_model_merged.onnx']) {
+      const proto = onnx.ModelProto.decode(await readFile(join(directory, file)));
+      expect(Number(proto.irVersion)).toBe(10);
+      expect(proto.opsetImport!.map((opset) => `${opset.domain}:${Number(opset.version)}`)).toEqual([':21']);
+      expect(proto.graph!.node!.every((node) => !node.domain)).toBe(true);
+      const inlineLarge = proto.graph!.initializer!.filter((tensor) => (tensor.rawData?.length ?? 0) >= 1024).map((tensor) => tensor.name);
+      expect(inlineLarge).toEqual([]);
+    }
   });
 
   it('declares the contract inputs and outputs, KV only for non-shared layers', () => {
@@ -195,6 +206,9 @@ describe.each(TINY_SHAPE_NAMES)('text graphs on %s', (name) => {
     const three = await prefill(prompt, 3);
     expect(three.logits!.dims).toEqual([1, 3, vocab]);
     expectClose(`${name}: last logits (num_logits_to_keep 3)`, three.logits!.data as Float32Array, rows(referenceLogits, vocab, prompt.length - 3, prompt.length));
+    // More than the sequence keeps every position (no negative slice start).
+    const more = await prefill(prompt, prompt.length + 5);
+    expect(more.logits!.dims).toEqual([1, prompt.length, vocab]);
   });
 
   it('cached step-by-step decoding equals the full recompute at every step', async () => {
