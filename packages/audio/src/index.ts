@@ -19,3 +19,5 @@ export {
   type MelFilterBankParams,
 } from './features/mel-filter-bank';
 export { RealFft } from './features/real-fft';
+export { resample, resampleQuality, type ResampleOptions } from './resample/resample';
+export { readWav, type WavAudio, type WavSampleFormat } from './wav/read-wav';
