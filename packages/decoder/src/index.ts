@@ -41,6 +41,7 @@ export {
   candidateCutoff,
   candidateProbabilities,
   drawCandidate,
+  drawFromLogits,
   selectCandidates,
   type CandidateFilterParams,
   type Candidates,

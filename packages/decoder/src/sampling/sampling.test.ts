@@ -198,3 +198,53 @@ describe('sampling options', () => {
     expect(resolveSamplingOptions({ topP: 0.9 }, {}).greedy).toBe(false);
   });
 });
+
+/** Hugging Face's warpers written out literally: −∞ fills over the whole vocabulary. */
+function huggingFaceSurvivors(logits: Float32Array, topK: number, topP: number, minP: number): number[] {
+  let scores = Array.from(logits, Number);
+  const softmax = (values: number[]) => {
+    const max = Math.max(...values.filter(Number.isFinite));
+    const weights = values.map((value) => (Number.isFinite(value) ? Math.exp(value - max) : 0));
+    const total = weights.reduce((sum, weight) => sum + weight, 0);
+    return weights.map((weight) => weight / total);
+  };
+  if (topK > 0) {
+    const kth = [...scores].sort((a, b) => b - a)[topK - 1]!;
+    scores = scores.map((score) => (score < kth ? -Infinity : score));
+  }
+  if (topP < 1) {
+    const order = scores.map((_, index) => index).sort((a, b) => scores[a]! - scores[b]!);
+    const probabilities = softmax(scores);
+    let cumulative = 0;
+    const remove = new Set<number>();
+    order.forEach((index, position) => {
+      cumulative += probabilities[index]!;
+      if (cumulative <= 1 - topP && position < order.length - 1) remove.add(index);
+    });
+    scores = scores.map((score, index) => (remove.has(index) ? -Infinity : score));
+  }
+  if (minP > 0) {
+    const probabilities = softmax(scores);
+    const top = Math.max(...probabilities);
+    scores = scores.map((score, index) => (probabilities[index]! < minP * top ? -Infinity : score));
+  }
+  return scores.map((score, index) => (Number.isFinite(score) ? index : -1)).filter((index) => index >= 0);
+}
+
+describe('candidate filters against a literal Hugging Face implementation', () => {
+  it.each([
+    { topK: 0, topP: 0.9, minP: 0 },
+    { topK: 0, topP: 0.5, minP: 0 },
+    { topK: 64, topP: 0.95, minP: 0 },
+    { topK: 200, topP: 0.7, minP: 0.01 },
+    { topK: 0, topP: 1, minP: 0.05 },
+    { topK: 10, topP: 1, minP: 0 },
+  ])('keeps the same tokens for %o on 3000 random logits', (params) => {
+    const random = createSeededRandom(99);
+    for (const spread of [2, 8, 20]) {
+      const logits = Float32Array.from({ length: 3000 }, () => (random.next() - 0.5) * spread);
+      const ours = Array.from(selectCandidates(logits, params).ids).sort((a, b) => a - b);
+      expect(ours).toEqual(huggingFaceSurvivors(logits, params.topK, params.topP, params.minP));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { applyRepetitionPenalty, applyTemperature, argmax, maskTokensFrom } from './logits-processing';
-import { drawCandidate, selectCandidates } from './candidate-filters';
+import { drawCandidate, drawFromLogits, selectCandidates } from './candidate-filters';
 import { createSeededRandom, type RandomSource } from './seeded-random';
 import type { ResolvedSamplingOptions } from './sampling-options';
 
@@ -33,8 +33,9 @@ export function createTokenSampler(params: TokenSamplerParams): TokenSampler {
       applyRepetitionPenalty(working, previousTokenIds, params.repetitionPenalty);
       if (params.greedy) return argmax(working);
       applyTemperature(working, params.temperature);
-      const candidates = selectCandidates(working, params);
-      return drawCandidate(candidates, random.next());
+      const filtered = (params.topK > 0 && params.topK < working.length) || params.topP < 1 || params.minP > 0;
+      if (!filtered) return drawFromLogits(working, random.next());
+      return drawCandidate(selectCandidates(working, params), random.next());
     },
   };
 }
