@@ -11,7 +11,10 @@ export interface GenerationOptions extends SamplingOptions {
   stopStrings?: readonly string[];
   /** Aborting it stops generation within one decoding step; the run rejects with its reason. */
   signal?: AbortSignal;
-  /** Called with every logits row used for sampling (a copy is not made: do not keep it mutated). */
+  /**
+   * Called with the logits the next token is sampled from (before masking and penalties), for
+   * inspection and tests. Changing the array changes nothing: the sampler works on a copy.
+   */
   onLogits?: (logits: Float32Array, step: number) => void;
 }
 
