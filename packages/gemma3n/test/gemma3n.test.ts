@@ -56,6 +56,18 @@ describe('Gemma3n on a tiny converted model', () => {
     expect(result.tokenIds[0]).toBe(firstToken);
   });
 
+  it('stops on generation_config eos ids by default, or on the stop tokens given', async () => {
+    expect(model.defaults.stopTokenIds).toEqual([1, 106]);
+    const request = { promptIds: [2, 70, 71, 72], ...greedy, maxNewTokens: 12 };
+    const free = await model.generate({ ...request, stopTokenIds: [] });
+    const stopAt = free.tokenIds.findIndex((id, index) => index >= 2 && !free.tokenIds.slice(0, index).includes(id));
+    expect(stopAt).toBeGreaterThan(1);
+    const stopped = await model.generate({ ...request, stopTokenIds: [free.tokenIds[stopAt]!] });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.tokenIds).toEqual(free.tokenIds.slice(0, stopAt + 1));
+    expect(stopped.text).toBe(model.tokenizer.decode(free.tokenIds.slice(0, stopAt), { skipSpecialTokens: true }));
+  });
+
   it('samples reproducibly with a seed', async () => {
     const request = { prompt: 'The', temperature: 1.5, topK: 40, topP: 0.9, maxNewTokens: 16, stopTokenIds: [] };
     const first = await model.generate({ ...request, seed: 1 });
