@@ -8,6 +8,7 @@ import {
   byteOfToken,
   compileDecoder,
   countPerTokenSteps,
+  decodeByteRun,
   runDecoderSteps,
   type DecoderStep,
 } from './pipeline/decoder';
@@ -90,6 +91,11 @@ export class GemmaTokenizer {
   /** Per-id token text after the per-token decoder steps, filled on first use. */
   private readonly decodedPieces: Array<string | undefined> = [];
   private readonly cleanUpSpaces: boolean;
+  /** Whether the steps after the per-token ones start with ByteFallback, Fuse (see decodeFused). */
+  private readonly fusesBytes: boolean;
+  /** Per-id byte of a `<0xNN>` piece (-1 for other pieces), filled on first use. */
+  private readonly byteValues: number[] = [];
+  private byteRun: Uint8Array = new Uint8Array(64);
   private readonly config: Record<string, unknown>;
 
   private constructor(tokenizerJson: unknown, tokenizerConfigJson: unknown, extras: GemmaTokenizerExtras) {
@@ -105,6 +111,9 @@ export class GemmaTokenizer {
     this.decoderSteps = compileDecoder(root['decoder']);
     this.perTokenStepCount = countPerTokenSteps(this.decoderSteps);
     this.decodesBytes = this.decoderSteps.some((step) => step.kind === 'byte-fallback');
+    this.fusesBytes =
+      this.decoderSteps[this.perTokenStepCount]?.kind === 'byte-fallback' &&
+      this.decoderSteps[this.perTokenStepCount + 1]?.kind === 'fuse';
 
     const addedTokens = readAddedTokens(root['added_tokens']);
     this.addedTokens = addedTokens.map((token) => ({ content: token.content, id: token.id, special: token.special }));
@@ -191,6 +200,12 @@ export class GemmaTokenizer {
   /** Ids to text through the decoder chain. An id without a token is a TokenizerError naming it. */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     const skipSpecialTokens = options.skipSpecialTokens ?? false;
+    const text = this.fusesBytes ? this.decodeFused(ids, skipSpecialTokens) : this.decodeGeneric(ids, skipSpecialTokens);
+    return this.cleanUpSpaces ? cleanUpTokenizationSpaces(text) : text;
+  }
+
+  /** The decoder chain as Hugging Face runs it: token strings through every step. */
+  private decodeGeneric(ids: ArrayLike<number>, skipSpecialTokens: boolean): string {
     const pieces: string[] = [];
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index]!;
@@ -198,8 +213,43 @@ export class GemmaTokenizer {
       if (skipSpecialTokens && this.specialIds.has(id)) continue;
       pieces.push(piece);
     }
-    const text = runDecoderSteps(pieces, this.decoderSteps, this.perTokenStepCount);
-    return this.cleanUpSpaces ? cleanUpTokenizationSpaces(text) : text;
+    return runDecoderSteps(pieces, this.decoderSteps, this.perTokenStepCount);
+  }
+
+  /**
+   * The same result for chains that continue with ByteFallback then Fuse (every Gemma file):
+   * byte tokens go straight into a byte buffer and the other pieces into one string, without
+   * the intermediate token lists; the steps after Fuse run on the fused text.
+   */
+  private decodeFused(ids: ArrayLike<number>, skipSpecialTokens: boolean): string {
+    let text = '';
+    let runLength = 0;
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index]!;
+      const piece = this.decodedPiece(id, index);
+      if (skipSpecialTokens && this.specialIds.has(id)) continue;
+      const byte = this.byteValueOf(id, piece);
+      if (byte !== -1) {
+        if (runLength === this.byteRun.length) this.byteRun = growBytes(this.byteRun);
+        this.byteRun[runLength++] = byte;
+        continue;
+      }
+      if (runLength > 0) {
+        text += decodeByteRun(this.byteRun.subarray(0, runLength));
+        runLength = 0;
+      }
+      text += piece;
+    }
+    if (runLength > 0) text += decodeByteRun(this.byteRun.subarray(0, runLength));
+    return runDecoderSteps([text], this.decoderSteps, this.perTokenStepCount + 2);
+  }
+
+  private byteValueOf(id: number, piece: string): number {
+    const known = this.byteValues[id];
+    if (known !== undefined) return known;
+    const value = byteOfToken(piece);
+    this.byteValues[id] = value;
+    return value;
   }
 
   /** The id of a token (added tokens first, then the model vocabulary), or undefined. */
@@ -303,6 +353,12 @@ export class GemmaTokenizer {
     const id = this.tokenToId(content);
     return id === undefined ? undefined : { content, id };
   }
+}
+
+function growBytes(bytes: Uint8Array): Uint8Array {
+  const grown = new Uint8Array(bytes.length * 2);
+  grown.set(bytes);
+  return grown;
 }
 
 function parseIfText(value: unknown, source: string): unknown {
