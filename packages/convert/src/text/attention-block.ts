@@ -1,5 +1,6 @@
 import type { Gemma3nTextConfig } from '@gemma3n/core';
 import type { GraphScope } from '../onnx/onnx-graph-builder';
+import { sliceFrom } from './attention-masks';
 import { applyRotary, type RotaryTables } from './rotary-embedding';
 import { rmsNorm, type TextGraphContext } from './text-graph-context';
 import type { LayerWeightNames } from './text-weight-names';
@@ -8,9 +9,12 @@ import type { LayerWeightNames } from './text-weight-names';
 export interface LayerKeyValues {
   key: string;
   value: string;
-  /** Keys reshaped for the grouped score MatMul, [B, Hkv, 1, hd, T]; shared with consumers. */
+  /**
+   * Keys reshaped for the grouped score MatMul, [B, Hkv, 1, hd, T'], shared with consumers.
+   * T' = T for full layers; sliding layers keep only the keys from `slidingKeyStart` on.
+   */
   keyForScores: string;
-  /** Values as [B, Hkv, 1, T, hd]. */
+  /** Values as [B, Hkv, 1, T', hd]. */
   valueForWeights: string;
 }
 
@@ -40,6 +44,8 @@ export async function buildAttention(
   rotary: RotaryTables,
   mask: string,
   source: KeyValueSource,
+  /** Sliding layers: the int64 [1] first cache index their keys are sliced from (see masks). */
+  slidingKeyStart: string | null,
 ): Promise<{ output: string; keyValues: LayerKeyValues }> {
   const { hiddenSize: hidden, numAttentionHeads: heads, numKeyValueHeads: keyValueHeads, headDim, rmsNormEps: epsilon } = text;
   const groups = heads / keyValueHeads;
@@ -79,12 +85,13 @@ export async function buildAttention(
     });
 
     const keyTransposed = attention.op('Transpose', [key], { name: 'k/TransposeForScores', attributes: { perm: [0, 1, 3, 2] } });
-    keyValues = {
-      key,
-      value,
-      keyForScores: attention.op('Unsqueeze', [keyTransposed, attention.int64([2])], { name: 'k/AddGroupAxis' }),
-      valueForWeights: attention.op('Unsqueeze', [value, attention.int64([2])], { name: 'v/AddGroupAxis' }),
-    };
+    let keyForScores = attention.op('Unsqueeze', [keyTransposed, attention.int64([2])], { name: 'k/AddGroupAxis' });
+    let valueForWeights = attention.op('Unsqueeze', [value, attention.int64([2])], { name: 'v/AddGroupAxis' });
+    if (slidingKeyStart !== null) {
+      keyForScores = sliceFrom(attention, 'k/Window', keyForScores, slidingKeyStart, 4);
+      valueForWeights = sliceFrom(attention, 'v/Window', valueForWeights, slidingKeyStart, 3);
+    }
+    keyValues = { key, value, keyForScores, valueForWeights };
   } else {
     keyValues = source.producer;
   }

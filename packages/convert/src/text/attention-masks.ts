@@ -1,10 +1,21 @@
-import type { OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+
+/** x[..., start:] along `axis`, start an int64 [1] tensor. */
+export function sliceFrom(scope: GraphScope, name: string, x: string, start: string, axis: number): string {
+  return scope.op('Slice', [x, start, scope.int64([Number.MAX_SAFE_INTEGER]), scope.int64([axis])], { name });
+}
 
 export interface AttentionMasks {
   /** Bool [B, 1, 1, S, T]: key k is visible to query q of a full-attention layer. */
   full: string | null;
-  /** Same for sliding layers: additionally q − W < k (W keys including the current one). */
+  /**
+   * Same for sliding layers (q − W < k, W keys including the current one), restricted to the
+   * keys any new query can see: cache indices from `slidingKeyStart` = max(0, T − S − W + 1)
+   * on, so sliding layers score at most S + W − 1 keys however long the cache grows.
+   */
   sliding: string | null;
+  /** int64 [1]: first cache index a sliding layer's keys and values are sliced from. */
+  slidingKeyStart: string | null;
   /** int64 scalar S, the number of new positions. */
   sequenceLength: string;
 }
@@ -41,11 +52,17 @@ export function buildAttentionMasks(
   let full: string | null = null;
   if (options.needFull) full = scope.op('And', [causal, keyIsToken], { name: 'Full' });
   let sliding: string | null = null;
+  let slidingKeyStart: string | null = null;
   if (options.needSliding) {
     const windowStart = scope.op('Sub', [queryColumn, scope.int64([options.slidingWindow], [])], { name: 'WindowStart' });
     const inWindow = scope.op('Greater', [keyIndices, windowStart], { name: 'InWindow' });
     const causalWindow = scope.op('And', [causal, inWindow], { name: 'CausalWindow' });
-    sliding = scope.op('And', [causalWindow, keyIsToken], { name: 'Sliding' });
+    const slidingAllKeys = scope.op('And', [causalWindow, keyIsToken], { name: 'SlidingAllKeys' });
+    // The first query (cache index T − S) sees keys from T − S − W + 1 on; nothing before.
+    const firstVisible = scope.op('Sub', [pastLength, scope.int64([options.slidingWindow - 1], [])], { name: 'FirstVisibleKey' });
+    const clamped = scope.op('Max', [firstVisible, scope.int64([0], [])], { name: 'ClampFirstVisibleKey' });
+    slidingKeyStart = scope.op('Reshape', [clamped, scope.int64([1])], { name: 'SlidingKeyStart' });
+    sliding = sliceFrom(scope, 'Sliding', slidingAllKeys, slidingKeyStart, 4);
   }
-  return { full, sliding, sequenceLength };
+  return { full, sliding, slidingKeyStart, sequenceLength };
 }

@@ -143,6 +143,7 @@ export async function buildDecoderGraph(
       perLayerInput: perLayerInputOf(context, combinedPerLayerInputs, layer),
       rotary,
       mask,
+      slidingKeyStart: layerPlan.layerType === 'sliding_attention' ? masks.slidingKeyStart : null,
       keyValueSource: producer
         ? { kind: 'shared', producer }
         : {

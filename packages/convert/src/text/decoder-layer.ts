@@ -16,6 +16,8 @@ export interface DecoderLayerInputs {
   perLayerInput: string;
   rotary: RotaryTables;
   mask: string;
+  /** Sliding layers: first cache index of the keys they score (null on full layers). */
+  slidingKeyStart: string | null;
   keyValueSource: KeyValueSource;
 }
 
@@ -51,6 +53,7 @@ export async function buildDecoderLayer(
     inputs.rotary,
     inputs.mask,
     inputs.keyValueSource,
+    inputs.slidingKeyStart,
   );
   const attentionNormed = await norm('post_attention_layernorm', names.postAttentionLayernorm, attentionOutput);
   const attentionGated = layer.op('Add', [activePrediction, attentionNormed], { name: 'AttentionResidual' });

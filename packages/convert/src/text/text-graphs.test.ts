@@ -234,6 +234,24 @@ describe.each(TINY_SHAPE_NAMES)('text graphs on %s', (name) => {
     expect(outputs[`present.${model.cacheLayers.at(-1)}.value`]!.dims[2]).toBe(prompt.length);
   });
 
+  it('chunked prefill (a second chunk on top of the cache) equals the one-piece prefill', async () => {
+    const vocab = model.config.text.vocabSize;
+    const split = model.config.text.slidingWindow + 2;
+    const first = await prefill(prompt.slice(0, split), 0);
+    const rest = prompt.slice(split);
+    const { inputs_embeds: embeds, per_layer_inputs: perLayer } = await model.embed.run({ input_ids: int64(rest, [1, rest.length]) });
+    const second = await model.decoder.run({
+      inputs_embeds: embeds!,
+      per_layer_inputs: perLayer!,
+      attention_mask: int64(prompt.map(() => 1), [1, prompt.length]),
+      position_ids: int64(rest.map((_, index) => split + index), [1, rest.length]),
+      num_logits_to_keep: int64([0], []),
+      ...presentsAsPast(first),
+    });
+    expect(second.logits!.dims).toEqual([1, rest.length, vocab]);
+    expectClose(`${name}: chunked prefill vs ONNX full recompute`, second.logits!.data as Float32Array, rows(fullLogits, vocab, split, prompt.length));
+  });
+
   it('batch 2 with left padding gives each row the logits of its unpadded sequence, in prefill and decode', async () => {
     const vocab = model.config.text.vocabSize;
     const padding = 3;
