@@ -42,17 +42,29 @@ export function slowMelWeight(edges: readonly number[], filter: number, bin: num
   return frequency <= centre ? (frequency - left) / (centre - left) : (right - frequency) / (right - centre);
 }
 
-/** The log-mel vector of frame `frameIndex` of the (already truncated and padded) signal. */
-export function slowLogMelFrame(padded: ArrayLike<number>, frameIndex: number, edges: readonly number[]): number[] {
+/**
+ * The log-mel vector of frame `frameIndex` of the (already truncated and padded) signal.
+ * `precision: 'float32-frames'` rounds each step of pre-emphasis and windowing to float32, as
+ * NumPy does in the Python reference (its input, window and frames are float32); `'float64'`
+ * keeps everything in float64. Everything after the windowing is float64 either way.
+ */
+export function slowLogMelFrame(
+  padded: ArrayLike<number>,
+  frameIndex: number,
+  edges: readonly number[],
+  precision: 'float32-frames' | 'float64' = 'float32-frames',
+): number[] {
+  const round = precision === 'float64' ? (value: number) => value : Math.fround;
   const start = frameIndex * release.hopLength;
   const length = release.frameLength;
   const windowed: number[] = [];
   for (let n = 0; n < length; n++) {
     const emphasised =
       n === 0
-        ? padded[start]! * (1 - release.preemphasis)
-        : padded[start + n]! - release.preemphasis * padded[start + n - 1]!;
-    windowed.push(emphasised * 0.5 * (1 - Math.cos((2 * Math.PI * n) / length)));
+        ? round(padded[start]! * round(1 - release.preemphasis))
+        : round(padded[start + n]! - round(round(release.preemphasis) * padded[start + n - 1]!));
+    const hann = round(0.5 * round(1 - round(Math.cos(round(round(round(2 * Math.PI) * n) / length)))));
+    windowed.push(round(emphasised * hann));
   }
   const binCount = release.fftLength / 2 + 1;
   const magnitudes: number[] = [];

@@ -30,19 +30,24 @@ export interface AudioFeatures {
 export class AudioFeatureExtractor {
   readonly options: Readonly<FeatureOptions>;
   private readonly fft: RealFft;
-  private readonly window: Float64Array;
+  private readonly window: Float32Array;
   private readonly filters: MelFilter[];
-  private readonly frameBuffer: Float64Array;
+  /** Float32, like the reference's frames: storing rounds each windowed sample to float32. */
+  private readonly frameBuffer: Float32Array;
   private readonly magnitudeBuffer: Float64Array;
 
   constructor(options: Partial<FeatureOptions> = {}) {
     this.options = Object.freeze(resolveFeatureOptions(options));
     const { frameLength, fftLength } = this.options;
     this.fft = new RealFft(fftLength);
-    // Periodic Hann: 0.5·(1 − cos(2πn/N)) for n < N, rounded to float32 like the reference's.
-    this.window = new Float64Array(frameLength);
+    // Periodic Hann 0.5·(1 − cos(2πn/N)), n < N, evaluated step by step in float32 as NumPy
+    // does for the reference's float32 arange. Weak FFT bins sit 60 dB or more below a frame's
+    // peak, so even float32-sized differences in the window show up at 1e-4 in their log-mel.
+    const fround = Math.fround;
+    const twoPi = fround(2 * Math.PI);
+    this.window = new Float32Array(frameLength);
     for (let n = 0; n < frameLength; n++) {
-      this.window[n] = Math.fround(0.5 * (1 - Math.cos((2 * Math.PI * Math.fround(n)) / frameLength)));
+      this.window[n] = 0.5 * fround(1 - fround(Math.cos(fround(fround(twoPi * n) / frameLength))));
     }
     this.filters = melFilterBank({
       binCount: this.fft.binCount,
@@ -52,7 +57,7 @@ export class AudioFeatureExtractor {
       samplingRate: this.options.samplingRate,
       fftLength,
     });
-    this.frameBuffer = new Float64Array(frameLength);
+    this.frameBuffer = new Float32Array(frameLength);
     this.magnitudeBuffer = new Float64Array(this.fft.binCount);
   }
 
@@ -146,7 +151,11 @@ export class AudioFeatureExtractor {
     const magnitudes = this.magnitudeBuffer;
     const filters = this.filters;
     const logFloor = Math.log(melFloor);
-    const firstScale = preemphasisHtkFlavor ? 1 - preemphasis : 0;
+    // The reference pre-emphasises in float32 too: p and 1 − p become float32 constants and
+    // every product and difference is rounded. Mirroring it keeps us at its bit level.
+    const fround = Math.fround;
+    const coefficient = fround(preemphasis);
+    const firstScale = fround(preemphasisHtkFlavor ? 1 - preemphasis : 0);
 
     for (let frameIndex = 0; frameIndex < frames; frameIndex++) {
       const start = frameIndex * hopLength;
@@ -156,13 +165,13 @@ export class AudioFeatureExtractor {
         for (let n = 0; n < frameLength; n++) frame[n] = padded[start + n]! * window[n]!;
       } else if (preemphasisHtkFlavor) {
         // [x0·(1 − p), x[1:L] − p·x[0:L−1]]: the (L+1)-th sample of the window is not used.
-        frame[0] = padded[start]! * firstScale * window[0]!;
+        frame[0] = fround(padded[start]! * firstScale) * window[0]!;
         for (let n = 1; n < frameLength; n++) {
-          frame[n] = (padded[start + n]! - preemphasis * padded[start + n - 1]!) * window[n]!;
+          frame[n] = fround(padded[start + n]! - fround(coefficient * padded[start + n - 1]!)) * window[n]!;
         }
       } else {
         for (let n = 0; n < frameLength; n++) {
-          frame[n] = (padded[start + n + 1]! - preemphasis * padded[start + n]!) * window[n]!;
+          frame[n] = fround(padded[start + n + 1]! - fround(coefficient * padded[start + n]!)) * window[n]!;
         }
       }
       this.fft.magnitudes(frame, magnitudes, frameLength);
