@@ -1,0 +1,141 @@
+import { InputError } from '@gemma3n/core';
+import { assertImagePixels, type ImagePixels, toRgb } from '../image/image-pixels';
+import { resizeRgb } from '../resize/resize-image';
+import {
+  type AntialiasArithmetic,
+  gemma3nPreprocessorDefaults,
+  type PreprocessorOptions,
+  type ResampleMethod,
+} from './preprocessor-options';
+
+/** The vision encoder's input: float32, channels first, `dims = [N, 3, height, width]`. */
+export interface PixelValues {
+  data: Float32Array;
+  dims: [number, 3, number, number];
+}
+
+const resampleMethods: readonly ResampleMethod[] = ['bilinear-antialias', 'bilinear'];
+const arithmetics: readonly AntialiasArithmetic[] = ['torchvision-float32', 'torchvision-uint8', 'pillow'];
+
+/**
+ * Turns images into the vision encoder's `pixel_values`, the way `SiglipImageProcessorFast`
+ * does for Gemma 3n: RGB (alpha dropped, grey replicated), resize to `size` with the
+ * antialiased bilinear filter, rounded to 8 bits, then `value · rescale_factor` (float32) and,
+ * only when `doNormalize`, `(value − mean) / std` — with rescale and normalisation fused the way
+ * HF fuses them. Options default to the Gemma 3n release values; pass
+ * `preprocessorOptionsFromConfig(json)` to follow a model folder.
+ */
+export function pixelValues(images: readonly ImagePixels[], options: Partial<PreprocessorOptions> = {}): PixelValues {
+  if (!Array.isArray(images)) {
+    throw new InputError({ field: 'images', value: images, expected: 'an array of images { width, height, channels, data }' });
+  }
+  if (images.length === 0) {
+    throw new InputError({ field: 'images', value: images, expected: 'at least one image' });
+  }
+  const resolved = resolveOptions(options);
+  const { height, width } = resolved.size;
+  const planeSize = height * width;
+  const data = new Float32Array(images.length * 3 * planeSize);
+  const transform = sampleTransform(resolved);
+
+  images.forEach((image, index) => {
+    const field = `images[${index}]`;
+    assertImagePixels(image, field);
+    let rgb = toRgb(image);
+    if (resolved.doResize) {
+      rgb = resizeRgb(rgb, { width, height, resample: resolved.resample, antialiasArithmetic: resolved.antialiasArithmetic });
+    } else if (rgb.width !== width || rgb.height !== height) {
+      throw new InputError({
+        field,
+        value: `${rgb.width}×${rgb.height}`,
+        expected: `an image of ${width}×${height} (doResize is false, so images are not resized)`,
+      });
+    }
+    const imageOffset = index * 3 * planeSize;
+    const bytes = rgb.data;
+    for (let channel = 0; channel < 3; channel++) {
+      const planeOffset = imageOffset + channel * planeSize;
+      const channelTransform = transform[channel] as (value: number) => number;
+      for (let pixel = 0; pixel < planeSize; pixel++) {
+        data[planeOffset + pixel] = channelTransform(bytes[pixel * 3 + channel] as number);
+      }
+    }
+  });
+  return { data, dims: [images.length, 3, height, width] };
+}
+
+/**
+ * Per-channel byte → float mapping, reproducing torch's float32 arithmetic:
+ * - rescale only: `v · float32(rescale_factor)`, one float32 multiply (torch turns the Python
+ *   scalar into float32 first; `v / 255` would differ in the last bit for about half the bytes);
+ * - rescale and normalise: HF folds the factor into mean and std (`mean / factor`,
+ *   `std / factor`, each float32) and computes `(v − mean') / std'`;
+ * - normalise only: `(v − mean) / std` on the 0…255 values.
+ * The result is a 256-entry table per channel, so the loop over pixels is a lookup.
+ */
+function sampleTransform(options: PreprocessorOptions): Array<(value: number) => number> {
+  const f = Math.fround;
+  const tables = [0, 1, 2].map((channel) => {
+    const table = new Float32Array(256);
+    for (let value = 0; value < 256; value++) {
+      if (options.doNormalize) {
+        const divisor = options.doRescale ? f(1 / options.rescaleFactor) : 1;
+        const mean = f(f(options.imageMean[channel] as number) * divisor);
+        const std = f(f(options.imageStd[channel] as number) * divisor);
+        table[value] = f(f(value - mean) / std);
+      } else if (options.doRescale) {
+        table[value] = f(value * f(options.rescaleFactor));
+      } else {
+        table[value] = value;
+      }
+    }
+    return table;
+  });
+  return tables.map((table) => (value: number) => table[value] as number);
+}
+
+function resolveOptions(options: Partial<PreprocessorOptions>): PreprocessorOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InputError({ field: 'options', value: options, expected: 'an object of preprocessing options' });
+  }
+  const resolved: PreprocessorOptions = { ...gemma3nPreprocessorDefaults, ...definedEntries(options) };
+  const { size } = resolved;
+  if (
+    size === null ||
+    typeof size !== 'object' ||
+    !Number.isInteger(size.height) ||
+    !Number.isInteger(size.width) ||
+    size.height <= 0 ||
+    size.width <= 0
+  ) {
+    throw new InputError({ field: 'options.size', value: size, expected: '{ height, width } with positive integers' });
+  }
+  if (!resampleMethods.includes(resolved.resample)) {
+    throw new InputError({ field: 'options.resample', value: resolved.resample, expected: resampleMethods.map((name) => `"${name}"`).join(' or ') });
+  }
+  if (!arithmetics.includes(resolved.antialiasArithmetic)) {
+    throw new InputError({
+      field: 'options.antialiasArithmetic',
+      value: resolved.antialiasArithmetic,
+      expected: arithmetics.map((name) => `"${name}"`).join(', '),
+    });
+  }
+  if (!Number.isFinite(resolved.rescaleFactor) || resolved.rescaleFactor <= 0) {
+    throw new InputError({ field: 'options.rescaleFactor', value: resolved.rescaleFactor, expected: 'a positive number' });
+  }
+  for (const key of ['imageMean', 'imageStd'] as const) {
+    const triple = resolved[key];
+    if (!Array.isArray(triple) || triple.length !== 3 || !triple.every((entry) => Number.isFinite(entry))) {
+      throw new InputError({ field: `options.${key}`, value: triple, expected: 'three finite numbers' });
+    }
+  }
+  if (resolved.doNormalize && resolved.imageStd.some((entry) => entry === 0)) {
+    throw new InputError({ field: 'options.imageStd', value: resolved.imageStd, expected: 'non-zero numbers (they divide)' });
+  }
+  return resolved;
+}
+
+/** Drops `undefined` entries so that `{ size: undefined }` keeps the default. */
+function definedEntries<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
