@@ -4,3 +4,4 @@
  */
 export { createFakeTextModel, defaultFakeNextToken, type FakeTextModel, type FakeTextModelParams } from './testing/fake-sessions';
 export { FakeTokenizer } from './testing/fake-tokenizer';
+export { runBackendConformance, type BackendConformanceParams, type ConformanceCheck } from './conformance/backend-conformance';
