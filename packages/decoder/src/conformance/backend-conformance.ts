@@ -31,7 +31,7 @@ export interface ConformanceCheck {
 type Check = (runtime: DecoderRuntime, params: BackendConformanceParams) => Promise<string>;
 
 /** Throws with `detail` unless `condition` holds. */
-function require(condition: boolean, detail: string): void {
+function ensure(condition: boolean, detail: string): void {
   if (!condition) throw new Error(detail);
 }
 
@@ -49,7 +49,7 @@ const checks: Record<string, Check> = {
       model: runtime, cache: runtime.createCache(), promptIds: params.promptIds, decoder: noText,
       options: { temperature: 0, maxNewTokens: params.expectedGreedyTokens.length, stopTokenIds: [] },
     });
-    require(
+    ensure(
       result.tokenIds.join() === params.expectedGreedyTokens.join(),
       `got [${result.tokenIds.join(', ')}], expected [${params.expectedGreedyTokens.join(', ')}]`,
     );
@@ -62,7 +62,7 @@ const checks: Record<string, Check> = {
     await runtime.forward(params.promptIds.slice(0, split), cache);
     const pieced = await runtime.forward(params.promptIds.slice(split), cache);
     const difference = maxDifference(whole, pieced);
-    require(difference <= (params.logitTolerance ?? 1e-4), `max logit difference ${difference}`);
+    ensure(difference <= (params.logitTolerance ?? 1e-4), `max logit difference ${difference}`);
     return `max logit difference ${difference.toExponential(2)}`;
   },
   'a cache cut back to a prefix continues like a fresh one': async (runtime, params) => {
@@ -73,7 +73,7 @@ const checks: Record<string, Check> = {
     cache.truncate(keep);
     const refilled = await runtime.forward(params.promptIds.slice(keep), cache);
     const difference = maxDifference(whole, refilled);
-    require(difference <= (params.logitTolerance ?? 1e-4), `max logit difference ${difference}`);
+    ensure(difference <= (params.logitTolerance ?? 1e-4), `max logit difference ${difference}`);
     return `max logit difference ${difference.toExponential(2)}`;
   },
   'present tensors grow by the tokens fed': async (runtime, params) => {
@@ -81,7 +81,7 @@ const checks: Record<string, Check> = {
     await runtime.forward(params.promptIds, cache);
     await runtime.forward([params.promptIds[0]!], cache);
     for (const [name, tensor] of cache.tensors) {
-      require(tensor.dims[2] === params.promptIds.length + 1, `${name} has ${tensor.dims[2]} positions, expected ${params.promptIds.length + 1}`);
+      ensure(tensor.dims[2] === params.promptIds.length + 1, `${name} has ${tensor.dims[2]} positions, expected ${params.promptIds.length + 1}`);
     }
     return `${cache.tensors.size} cache tensors`;
   },
@@ -97,9 +97,9 @@ const checks: Record<string, Check> = {
       for await (const _delta of stream) if (++received === 2) controller.abort();
       throw new Error('generation finished despite the abort');
     } catch (error) {
-      require((error as { name?: string }).name === 'AbortError', `rejected with ${String(error)}`);
+      ensure((error as { name?: string }).name === 'AbortError', `rejected with ${String(error)}`);
     }
-    require(cache.length === params.promptIds.length + 1, `fed ${cache.length - params.promptIds.length} tokens after the prompt, expected 1`);
+    ensure(cache.length === params.promptIds.length + 1, `fed ${cache.length - params.promptIds.length} tokens after the prompt, expected 1`);
     return 'stopped after 2 tokens';
   },
 };
