@@ -1,4 +1,4 @@
-import type { Tensor } from 'onnxruntime-common';
+import { Tensor } from 'onnxruntime-common';
 import { ModelFileError } from '@gemma3n/core';
 import type { TokenModel } from '../generation/generate-tokens';
 import { KvCache } from './kv-cache';
@@ -111,7 +111,8 @@ export class DecoderRuntime implements TokenModel {
       per_layer_inputs: embedded.per_layer_inputs!,
     };
     const totalLength = pastLength + newLength;
-    if (this.declares.attentionMask) feeds.attention_mask = int64Tensor(new Array<number>(totalLength).fill(1), [1, totalLength]);
+    // Batch size 1 and no padding: every position is real.
+    if (this.declares.attentionMask) feeds.attention_mask = new Tensor('int64', new BigInt64Array(totalLength).fill(1n), [1, totalLength]);
     if (this.declares.positionIds) {
       feeds.position_ids = int64Tensor(Array.from({ length: newLength }, (_, index) => pastLength + index), [1, newLength]);
     }
