@@ -111,6 +111,47 @@ describe('Gemma3n on a tiny converted model', () => {
   });
 });
 
+describe('chat after an aborted turn', () => {
+  it('forgets the aborted turn and still matches a recompute of what it kept', async () => {
+    const chat = model.chat();
+    await chat.send('Hi', { ...greedy, maxNewTokens: 5 });
+    const controller = new AbortController();
+    let received = 0;
+    await expect(
+      (async () => {
+        for await (const _delta of chat.stream('Tell me more', { ...greedy, maxNewTokens: 20, signal: controller.signal })) {
+          if (++received === 3) controller.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(chat.messages).toHaveLength(2); // the aborted turn left no message
+    const cachedAfterAbort = chat.session.tokenIds.length;
+
+    let conversation: number[] = [];
+    const reusedLogits: Float32Array[] = [];
+    const next = await chat.send('Something else', {
+      ...greedy,
+      maxNewTokens: 4,
+      onLogits: (logits, step) => {
+        if (step === 0) conversation = [...chat.session.tokenIds];
+        reusedLogits.push(logits.slice());
+      },
+    });
+    // The aborted tokens were cut back; the first turn stayed cached.
+    expect(next.reusedTokens).toBeLessThan(cachedAfterAbort);
+    expect(next.reusedTokens).toBeGreaterThan(0);
+    const recomputedLogits: Float32Array[] = [];
+    await model.generate({ promptIds: conversation, ...greedy, maxNewTokens: 4, onLogits: (logits) => recomputedLogits.push(logits.slice()) });
+    expect(recomputedLogits).toHaveLength(reusedLogits.length);
+    recomputedLogits.forEach((logits, step) => {
+      let max = 0;
+      for (let index = 0; index < logits.length; index++) max = Math.max(max, Math.abs(logits[index]! - reusedLogits[step]![index]!));
+      expect(max).toBeLessThan(1e-4);
+    });
+    expect(chat.messages.map((message) => message.content)).toEqual(['Hi', chat.messages[1]!.content, 'Something else', next.text]);
+  });
+});
+
 describe('bad input', () => {
   it.each([
     [{ temperature: -1 }, 'temperature'],
