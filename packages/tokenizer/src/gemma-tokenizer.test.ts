@@ -17,6 +17,21 @@ describe('GemmaTokenizer on a hand-made tokenizer.json', () => {
     expect(bcFirst.encode('abc', { addSpecialTokens: false })).toEqual([tinyId('a'), tinyId('bc')]);
   });
 
+  it('reads merges in the older "left right" string form the same way', () => {
+    const pairs = tinyTokenizerJson();
+    const strings = { ...pairs, model: { ...pairs.model, merges: pairs.model.merges.map((merge) => (merge as string[]).join(' ')) } };
+    const text = 'abc aa ab x';
+    expect(GemmaTokenizer.fromJSON(strings).encode(text)).toEqual(GemmaTokenizer.fromJSON(pairs).encode(text));
+  });
+
+  it('applies Unicode normalizers before BPE', () => {
+    const json = tinyTokenizerJson({
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    });
+    // NFKC folds the fullwidth "ＡＢ" to "AB", Lowercase to "ab"; NFKC composes e + U+0301 to "é".
+    expect(GemmaTokenizer.fromJSON(json).encode('ＡＢ e\u0301', { addSpecialTokens: false })).toEqual([tinyId('ab'), tinyId('▁'), tinyId('é')]);
+  });
+
   it('replaces spaces with ▁ and adds <bos> unless told not to', () => {
     const tokenizer = GemmaTokenizer.fromJSON(tinyTokenizerJson());
     expect(tokenizer.encode('ab ab')).toEqual([2, tinyId('ab'), tinyId('▁ab')]);

@@ -130,6 +130,8 @@ export class GemmaTokenizer {
       if (this.idToToken(id) === undefined) throw fieldError('post_processor.special_tokens', id, 'ids of the vocabulary');
     }
 
+    // Off unless the config turns it on: Gemma configs say false, and so does transformers'
+    // current default (transformers.js would default to true for a config without the key).
     this.cleanUpSpaces = this.config['clean_up_tokenization_spaces'] === true;
     this.chatTemplate = extras.chatTemplate ?? readChatTemplate(this.config);
     this.mediaSequenceLengths = readMediaSequenceLengths(extras.processorConfig);
