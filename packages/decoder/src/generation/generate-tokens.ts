@@ -138,21 +138,21 @@ export function streamTokens(params: GenerateTokensParams): GenerationStream {
           yield { tokenId, text: rest };
           break;
         }
+        // Released text never ends in the start of a stop string, so a stop string can only
+        // begin inside the pending tail: matching looks at the tail alone, not the whole text.
         pendingText += detokenizer.push(tokenId);
-        const stopAt = stopMatcher.findStop(text + pendingText, text.length);
+        const stopAt = stopMatcher.findStop(pendingText);
         if (stopAt !== -1) {
           finishReason = 'stop-string';
-          const released = (text + pendingText).slice(0, stopAt);
-          const delta = released.slice(text.length);
-          text = released;
+          const delta = pendingText.slice(0, stopAt);
+          text += delta;
           yield { tokenId, text: delta };
           break;
         }
-        const combined = text + pendingText;
-        const safe = stopMatcher.safeLength(combined);
-        const delta = combined.slice(text.length, Math.max(safe, text.length));
+        const safe = stopMatcher.safeLength(pendingText);
+        const delta = pendingText.slice(0, safe);
         text += delta;
-        pendingText = combined.slice(text.length);
+        pendingText = pendingText.slice(safe);
         if (tokenIds.length >= maxNewTokens) {
           finishReason = 'length';
           const rest = pendingText + detokenizer.flush();

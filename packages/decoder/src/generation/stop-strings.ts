@@ -7,10 +7,10 @@ export class StopStringMatcher {
   constructor(private readonly stopStrings: readonly string[]) {}
 
   /** Index in `text` where the earliest stop string begins, or −1. */
-  findStop(text: string, searchFrom = 0): number {
+  findStop(text: string): number {
     let earliest = -1;
     for (const stop of this.stopStrings) {
-      const index = text.indexOf(stop, Math.max(0, searchFrom - stop.length + 1));
+      const index = text.indexOf(stop);
       if (index !== -1 && (earliest === -1 || index < earliest)) earliest = index;
     }
     return earliest;
