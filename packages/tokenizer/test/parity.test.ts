@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../src/chat/apply-chat-template';
 import type { GemmaTokenizer } from '../src/gemma-tokenizer';
 import { buildCorpus, seededRandom } from './corpus';
-import { ensureGemma3nFixtureFolder } from './gemma3n-fixture-folder';
+import { ensureGemma3nFixtureFolder, gemma3ModelsFolder } from './gemma3n-fixture-folder';
 import { loadOracleTokenizer, loadOurTokenizer } from './oracle';
 
 /**
@@ -163,5 +163,26 @@ describe('parity with transformers.js on the Gemma 3n fixture', () => {
     expect(ourIds.filter((id) => id === 262145).length).toBe(256);
     expect(ourIds.filter((id) => id === 262273).length).toBe(188);
     expect(ourIds.filter((id) => id === 2).length).toBe(1);
+  });
+});
+
+describe('parity with transformers.js on the Gemma 3 tokenizer.json as published', () => {
+  it('encodes and decodes the corpus the same way (a second real Gemma file)', async () => {
+    const folder = gemma3ModelsFolder;
+    const ours = loadOurTokenizer(folder);
+    const theirs = await loadOracleTokenizer(folder);
+    expect(ours.tokenToId('<end_of_image>')).toBe(256000);
+    expect(ours.tokenToId('<image_soft_token>')).toBe(262144);
+    const corpus = buildCorpus({ addedTokens: ours.addedTokens.map((token) => token.content), mixtures: 600 });
+    const mismatches: Mismatch[] = [];
+    corpus.forEach((text, index) => {
+      const ourIds = ours.encode(text);
+      const theirIds = theirs.encode(text);
+      if (!sameIds(ourIds, theirIds)) mismatches.push({ index, text, ours: ourIds, theirs: theirIds });
+      const ourText = ours.decode(ourIds, { skipSpecialTokens: true });
+      const theirText = theirs.decode(theirIds, { skip_special_tokens: true });
+      if (ourText !== theirText) mismatches.push({ index, text, ours: ourText, theirs: theirText });
+    });
+    expect(preview(mismatches)).toEqual([]);
   });
 });
