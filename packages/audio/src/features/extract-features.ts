@@ -31,7 +31,11 @@ export class AudioFeatureExtractor {
   readonly options: Readonly<FeatureOptions>;
   private readonly fft: RealFft;
   private readonly window: Float32Array;
-  private readonly filters: MelFilter[];
+  /** All filters' weights back to back; filter m covers weights [weightStart[m], weightStart[m+1]). */
+  private readonly filterWeights: Float64Array;
+  private readonly weightStart: Int32Array;
+  /** FFT bin of each filter's first weight. */
+  private readonly filterFirstBin: Int32Array;
   /** Float32, like the reference's frames: storing rounds each windowed sample to float32. */
   private readonly frameBuffer: Float32Array;
   private readonly magnitudeBuffer: Float64Array;
@@ -49,7 +53,7 @@ export class AudioFeatureExtractor {
     for (let n = 0; n < frameLength; n++) {
       this.window[n] = 0.5 * fround(1 - fround(Math.cos(fround(fround(twoPi * n) / frameLength))));
     }
-    this.filters = melFilterBank({
+    const filters: MelFilter[] = melFilterBank({
       binCount: this.fft.binCount,
       filterCount: this.options.featureSize,
       minFrequency: this.options.minFrequency,
@@ -57,6 +61,15 @@ export class AudioFeatureExtractor {
       samplingRate: this.options.samplingRate,
       fftLength,
     });
+    // One flat array instead of 128 small ones keeps the inner loop on a single typed array.
+    this.weightStart = new Int32Array(filters.length + 1);
+    this.filterFirstBin = new Int32Array(filters.length);
+    filters.forEach((filter, index) => {
+      this.weightStart[index + 1] = this.weightStart[index]! + filter.weights.length;
+      this.filterFirstBin[index] = filter.firstBin;
+    });
+    this.filterWeights = new Float64Array(this.weightStart[filters.length]!);
+    filters.forEach((filter, index) => this.filterWeights.set(filter.weights, this.weightStart[index]!));
     this.frameBuffer = new Float32Array(frameLength);
     this.magnitudeBuffer = new Float64Array(this.fft.binCount);
   }
@@ -149,7 +162,10 @@ export class AudioFeatureExtractor {
     const window = this.window;
     const frame = this.frameBuffer;
     const magnitudes = this.magnitudeBuffer;
-    const filters = this.filters;
+    const fft = this.fft;
+    const filterWeights = this.filterWeights;
+    const weightStart = this.weightStart;
+    const filterFirstBin = this.filterFirstBin;
     const logFloor = Math.log(melFloor);
     // The reference pre-emphasises in float32 too: p and 1 − p become float32 constants and
     // every product and difference is rounded. Mirroring it keeps us at its bit level.
@@ -174,15 +190,16 @@ export class AudioFeatureExtractor {
           frame[n] = fround(padded[start + n + 1]! - fround(coefficient * padded[start + n]!)) * window[n]!;
         }
       }
-      this.fft.magnitudes(frame, magnitudes, frameLength);
+      fft.magnitudes(frame, magnitudes, frameLength);
 
       const output = frameIndex * featureSize;
       for (let filterIndex = 0; filterIndex < featureSize; filterIndex++) {
-        const filter = filters[filterIndex]!;
-        const weights = filter.weights;
-        const firstBin = filter.firstBin;
+        const end = weightStart[filterIndex + 1]!;
+        let bin = filterFirstBin[filterIndex]!;
         let energy = 0;
-        for (let index = 0; index < weights.length; index++) energy += weights[index]! * magnitudes[firstBin + index]!;
+        for (let index = weightStart[filterIndex]!; index < end; index++, bin++) {
+          energy += filterWeights[index]! * magnitudes[bin]!;
+        }
         let value = energy > melFloor ? Math.log(energy) : logFloor;
         if (perBinMean !== undefined) value -= perBinMean[filterIndex]!;
         if (perBinStddev !== undefined) value /= perBinStddev[filterIndex]!;

@@ -126,7 +126,11 @@ export class RealFft {
     }
   }
 
-  /** Packs x into z[n] = x[2n] + i·x[2n+1] (bit-reversed) and runs the half-size complex FFT in place. */
+  /**
+   * Packs x into z[n] = x[2n] + i·x[2n+1] (in bit-reversed order) and runs the half-size complex
+   * FFT in place: radix-2 butterflies, with the first two stages fused into one pass because
+   * their twiddles are 1 and −i.
+   */
   private transformPacked(input: ArrayLike<number>, inputLength: number): void {
     const halfSize = this.halfSize;
     if (inputLength > this.size || inputLength > input.length || inputLength < 0) {
@@ -140,26 +144,37 @@ export class RealFft {
     const imaginary = this.workImaginary;
     const bitReversed = this.bitReversed;
     const fullPairs = inputLength >> 1;
-    for (let n = 0; n < fullPairs; n++) {
-      const target = bitReversed[n]!;
-      real[target] = input[2 * n]!;
-      imaginary[target] = input[2 * n + 1]!;
+    if (halfSize >= 4 && inputLength <= halfSize) {
+      this.firstStagesHalfZero(input, inputLength);
+    } else {
+      for (let n = 0; n < fullPairs; n++) {
+        const target = bitReversed[n]!;
+        real[target] = input[2 * n]!;
+        imaginary[target] = input[2 * n + 1]!;
+      }
+      let n = fullPairs;
+      if (inputLength & 1) {
+        const target = bitReversed[n]!;
+        real[target] = input[2 * n]!;
+        imaginary[target] = 0;
+        n++;
+      }
+      for (; n < halfSize; n++) {
+        const target = bitReversed[n]!;
+        real[target] = 0;
+        imaginary[target] = 0;
+      }
+      if (halfSize >= 4) this.firstStagesFused();
+      else this.firstStageOnly();
     }
-    let n = fullPairs;
-    if (inputLength & 1) {
-      const target = bitReversed[n]!;
-      real[target] = input[2 * n]!;
-      imaginary[target] = 0;
-      n++;
-    }
-    for (; n < halfSize; n++) {
-      const target = bitReversed[n]!;
-      real[target] = 0;
-      imaginary[target] = 0;
-    }
+    this.remainingStages(halfSize >= 4 ? 8 : 4);
+  }
 
-    // Size-2 butterflies have the twiddle 1: done apart to skip the multiplications.
-    for (let start = 0; start < halfSize; start += 2) {
+  /** Size-2 butterflies alone, for the 4-point transform (halfSize 2). */
+  private firstStageOnly(): void {
+    const real = this.workReal;
+    const imaginary = this.workImaginary;
+    for (let start = 0; start < this.halfSize; start += 2) {
       const realA = real[start]!;
       const imaginaryA = imaginary[start]!;
       const realB = real[start + 1]!;
@@ -169,17 +184,87 @@ export class RealFft {
       real[start + 1] = realA - realB;
       imaginary[start + 1] = imaginaryA - imaginaryB;
     }
+  }
+
+  /** Stages of size 2 and 4 in one pass over each group of four (twiddles 1, 1, 1, −i). */
+  private firstStagesFused(): void {
+    const real = this.workReal;
+    const imaginary = this.workImaginary;
+    for (let start = 0; start < this.halfSize; start += 4) {
+      const real0 = real[start]!;
+      const imaginary0 = imaginary[start]!;
+      const real1 = real[start + 1]!;
+      const imaginary1 = imaginary[start + 1]!;
+      const real2 = real[start + 2]!;
+      const imaginary2 = imaginary[start + 2]!;
+      const real3 = real[start + 3]!;
+      const imaginary3 = imaginary[start + 3]!;
+      const sumReal01 = real0 + real1;
+      const sumImaginary01 = imaginary0 + imaginary1;
+      const differenceReal01 = real0 - real1;
+      const differenceImaginary01 = imaginary0 - imaginary1;
+      const sumReal23 = real2 + real3;
+      const sumImaginary23 = imaginary2 + imaginary3;
+      const differenceReal23 = real2 - real3;
+      const differenceImaginary23 = imaginary2 - imaginary3;
+      real[start] = sumReal01 + sumReal23;
+      imaginary[start] = sumImaginary01 + sumImaginary23;
+      real[start + 2] = sumReal01 - sumReal23;
+      imaginary[start + 2] = sumImaginary01 - sumImaginary23;
+      // (differenceReal23 + i·differenceImaginary23)·(−i) = differenceImaginary23 − i·differenceReal23
+      real[start + 1] = differenceReal01 + differenceImaginary23;
+      imaginary[start + 1] = differenceImaginary01 - differenceReal23;
+      real[start + 3] = differenceReal01 - differenceImaginary23;
+      imaginary[start + 3] = differenceImaginary01 + differenceReal23;
+    }
+  }
+
+  /**
+   * Load plus the fused first two stages when the input fills at most half the transform (our
+   * 512-sample frames in a 1024-point FFT): packed samples n ≥ halfSize/2 are zero, and those
+   * are exactly the odd bit-reversed positions, so each group of four has only two non-zero
+   * inputs and the butterflies reduce to sums and differences of those two.
+   */
+  private firstStagesHalfZero(input: ArrayLike<number>, inputLength: number): void {
+    const real = this.workReal;
+    const imaginary = this.workImaginary;
+    const bitReversed = this.bitReversed;
+    const halfSize = this.halfSize;
+    for (let start = 0; start < halfSize; start += 4) {
+      // Positions start and start + 2 hold packed samples bitReversed[start], bitReversed[start + 2].
+      const packed0 = bitReversed[start]!;
+      const packed2 = bitReversed[start + 2]!;
+      const real0 = 2 * packed0 < inputLength ? input[2 * packed0]! : 0;
+      const imaginary0 = 2 * packed0 + 1 < inputLength ? input[2 * packed0 + 1]! : 0;
+      const real2 = 2 * packed2 < inputLength ? input[2 * packed2]! : 0;
+      const imaginary2 = 2 * packed2 + 1 < inputLength ? input[2 * packed2 + 1]! : 0;
+      real[start] = real0 + real2;
+      imaginary[start] = imaginary0 + imaginary2;
+      real[start + 2] = real0 - real2;
+      imaginary[start + 2] = imaginary0 - imaginary2;
+      real[start + 1] = real0 + imaginary2;
+      imaginary[start + 1] = imaginary0 - real2;
+      real[start + 3] = real0 - imaginary2;
+      imaginary[start + 3] = imaginary0 + real2;
+    }
+  }
+
+  /** Radix-2 stages from block size `firstBlockSize` up to halfSize. */
+  private remainingStages(firstBlockSize: number): void {
+    const halfSize = this.halfSize;
+    const real = this.workReal;
+    const imaginary = this.workImaginary;
     const butterflyCos = this.butterflyCos;
     const butterflySin = this.butterflySin;
-    for (let blockSize = 4; blockSize <= halfSize; blockSize <<= 1) {
+    for (let blockSize = firstBlockSize; blockSize <= halfSize; blockSize <<= 1) {
       const half = blockSize >> 1;
       const twiddleStep = halfSize / blockSize;
-      for (let start = 0; start < halfSize; start += blockSize) {
-        for (let offset = 0, twiddle = 0; offset < half; offset++, twiddle += twiddleStep) {
-          // Twiddle e^(−2πi·offset/blockSize) = cos − i·sin.
-          const cos = butterflyCos[twiddle]!;
-          const sin = butterflySin[twiddle]!;
-          const indexA = start + offset;
+      // Twiddle-major order: each twiddle is loaded once per stage, not once per butterfly.
+      for (let offset = 0, twiddle = 0; offset < half; offset++, twiddle += twiddleStep) {
+        // Twiddle e^(−2πi·offset/blockSize) = cos − i·sin.
+        const cos = butterflyCos[twiddle]!;
+        const sin = butterflySin[twiddle]!;
+        for (let indexA = offset; indexA < halfSize; indexA += blockSize) {
           const indexB = indexA + half;
           const realB = real[indexB]!;
           const imaginaryB = imaginary[indexB]!;
