@@ -1,4 +1,4 @@
-import { TokenizerError } from '@gemma3n/core';
+import { InputError, TokenizerError } from '@gemma3n/core';
 import { describe, expect, it } from 'vitest';
 import { specialAdded, tinyId, tinyTokenizerJson, tinyVocab } from '../test/tiny-tokenizer';
 import { GemmaTokenizer } from './gemma-tokenizer';
@@ -209,6 +209,12 @@ describe('GemmaTokenizer errors', () => {
     expect(messageOf(() => GemmaTokenizer.fromJSON(base, { bos_token: '<nope>' }))).toBe(
       'tokenizer_config.json: bos_token "<nope>" is not a token of tokenizer.json',
     );
+  });
+
+  it('rejects text that is not a string as an InputError', () => {
+    const tokenizer = GemmaTokenizer.fromJSON(tinyTokenizerJson());
+    expect(() => tokenizer.encode(42 as unknown as string)).toThrow('text is 42; expected a string');
+    expect(() => tokenizer.encode(42 as unknown as string)).toThrow(InputError);
   });
 
   it('names the id that cannot be decoded', () => {

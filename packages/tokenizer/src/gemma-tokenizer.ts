@@ -1,4 +1,4 @@
-import { TokenizerError, type ModelFiles } from '@gemma3n/core';
+import { InputError, TokenizerError, type ModelFiles } from '@gemma3n/core';
 import { BpeModel } from './bpe/bpe-model';
 import { applyChatTemplate, type ApplyChatTemplateOptions, type ChatMessage } from './chat/apply-chat-template';
 import { expandMediaPlaceholders, readMediaSequenceLengths, type MediaSequenceLengths } from './chat/media-placeholders';
@@ -179,9 +179,7 @@ export class GemmaTokenizer {
 
   /** Text to ids. Added and special tokens written in the text are recognised, as in Hugging Face. */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    if (typeof text !== 'string') {
-      throw new TokenizerError({ message: `encode expects a string, got ${describeJson(text)}`, value: text });
-    }
+    if (typeof text !== 'string') throw new InputError({ field: 'text', value: text, expected: 'a string' });
     const addSpecialTokens = options.addSpecialTokens ?? true;
     const ids: number[] = addSpecialTokens ? [...this.frame.prefix] : [];
     for (const section of this.addedVocabulary.split(text)) {
