@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '@gemma3n/core';
+import { BackendError, InputError } from '@gemma3n/core';
 import { generateTokens, streamTokens } from '../src/generation/generate-tokens';
 import { DecoderRuntime } from '../src/runtime/decoder-runtime';
 import { createFakeTextModel, defaultFakeNextToken } from '../src/testing';
@@ -178,5 +178,16 @@ describe('generation loop over DecoderRuntime (fake sessions)', () => {
     expect(() => new DecoderRuntime({ ...fake, embedSession: broken, embedFileName: 'onnx/embed_tokens_q4.onnx' })).toThrow(
       /onnx\/embed_tokens_q4\.onnx.*output per_layer_inputs missing/,
     );
+  });
+});
+
+describe('engine failures', () => {
+  it('become BackendErrors naming the session file', async () => {
+    const fake = createFakeTextModel({ vocabSize: vocabulary.length, firstMaskedId: 38 });
+    const failing = { ...fake.decoderSession, run: async () => { throw new Error('indices element out of data bounds'); } };
+    const runtime = new DecoderRuntime({ ...fake, decoderSession: failing, decoderFileName: 'onnx/decoder_model_merged_q4.onnx', backendName: 'node' });
+    const error = await runtime.forward([ids.bos], runtime.createCache()).catch((caught: unknown) => caught);
+    expect(BackendError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe('Running "onnx/decoder_model_merged_q4.onnx" failed: [node] indices element out of data bounds');
   });
 });

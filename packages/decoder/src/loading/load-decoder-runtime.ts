@@ -71,6 +71,7 @@ export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Prom
     },
     embedFileName: fileNames.embed_tokens,
     decoderFileName: fileNames.decoder_model_merged,
+    backendName: backend.name,
   });
   return { runtime, config, fileNames };
 }

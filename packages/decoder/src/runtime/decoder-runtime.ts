@@ -1,5 +1,5 @@
 import { Tensor } from 'onnxruntime-common';
-import { ModelFileError } from '@gemma3n/core';
+import { BackendError, ModelFileError } from '@gemma3n/core';
 import type { TokenModel } from '../generation/generate-tokens';
 import { KvCache } from './kv-cache';
 import { declaredInput, type ModelSession } from './model-session';
@@ -24,6 +24,8 @@ export interface DecoderRuntimeParams {
   /** Names for error messages, e.g. `onnx/decoder_model_merged_q4.onnx`. */
   embedFileName?: string;
   decoderFileName?: string;
+  /** The backend that created the sessions, for error messages. */
+  backendName?: string;
 }
 
 const pastPattern = /^past_key_values\.(\d+)\.(key|value)$/;
@@ -43,6 +45,8 @@ export class DecoderRuntime implements TokenModel {
   private readonly decoderSession: ModelSession;
   private readonly declares: { attentionMask: boolean; positionIds: boolean; numLogitsToKeep: boolean };
   private readonly emptyPast: ReadonlyMap<string, Tensor>;
+  private readonly fileNames: { embed: string; decoder: string };
+  private readonly backendName: string;
 
   constructor(params: DecoderRuntimeParams) {
     this.config = params.config;
@@ -50,6 +54,8 @@ export class DecoderRuntime implements TokenModel {
     this.decoderSession = params.decoderSession;
     const embedFile = params.embedFileName ?? 'embed_tokens';
     const decoderFile = params.decoderFileName ?? 'decoder_model_merged';
+    this.fileNames = { embed: embedFile, decoder: decoderFile };
+    this.backendName = params.backendName ?? 'unknown';
     requireNames(params.embedSession.inputNames, ['input_ids'], embedFile, 'input');
     requireNames(params.embedSession.outputNames, ['inputs_embeds', 'per_layer_inputs'], embedFile, 'output');
     requireNames(params.decoderSession.inputNames, ['inputs_embeds', 'per_layer_inputs'], decoderFile, 'input');
@@ -104,7 +110,9 @@ export class DecoderRuntime implements TokenModel {
     if (tokenIds.length === 0) throw new RangeError('forward needs at least one token');
     const pastLength = cache.length;
     const newLength = tokenIds.length;
-    const embedded = await this.embedSession.run({ input_ids: int64Tensor(tokenIds, [1, newLength]) });
+    const embedded = await this.runSession(this.embedSession, this.fileNames.embed, {
+      input_ids: int64Tensor(tokenIds, [1, newLength]),
+    });
 
     const feeds: Record<string, Tensor> = {
       inputs_embeds: embedded.inputs_embeds!,
@@ -119,7 +127,7 @@ export class DecoderRuntime implements TokenModel {
     if (this.declares.numLogitsToKeep) feeds.num_logits_to_keep = int64Tensor([1], []);
     for (const name of this.pastInputNames) feeds[name] = cache.tensors.get(name) ?? this.emptyPast.get(name)!;
 
-    const outputs = await this.decoderSession.run(feeds);
+    const outputs = await this.runSession(this.decoderSession, this.fileNames.decoder, feeds);
     for (const name of this.pastInputNames) cache.tensors.set(name, outputs[presentNameOf(name)]!);
     cache.tokenIds.push(...tokenIds);
 
@@ -127,6 +135,20 @@ export class DecoderRuntime implements TokenModel {
     const vocabSize = logits.dims[logits.dims.length - 1]!;
     const rows = logits.size / vocabSize;
     return readFloats(logits, (rows - 1) * vocabSize, vocabSize);
+  }
+
+  /** Engine errors become BackendErrors naming the session, not bare stacks from inside ORT. */
+  private async runSession(session: ModelSession, file: string, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    try {
+      return await session.run(feeds);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BackendError({
+        message: `Running "${file}" failed`,
+        failures: [{ backend: this.backendName, reason, cause: error }],
+        cause: error,
+      });
+    }
   }
 
   async release(): Promise<void> {
