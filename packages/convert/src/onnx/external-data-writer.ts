@@ -91,13 +91,7 @@ export class ExternalDataWriter {
     chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   ): Promise<ExternalDataLocation> {
     if (this.state !== 'open') throw new Error(`external data for ${this.modelFileName} is already ${this.state}`);
-    const alignment = byteLength >= PAGE_ALIGNED_TENSOR_BYTES ? PAGE_BYTES : SMALL_TENSOR_ALIGNMENT;
-    let file = this.files[this.files.length - 1];
-    let offset = file ? alignUp(file.size, alignment) : 0;
-    if (!file || (file.size > 0 && offset + byteLength > this.maxFileBytes)) {
-      file = await this.openNextFile();
-      offset = 0;
-    }
+    const { file, offset } = await this.placeTensor(byteLength);
     // Padding up to the aligned offset is left as a hole: positional writes past the end of a
     // file zero-fill the gap, and the final size is fixed by the tensor's last byte.
     let position = offset;
@@ -107,11 +101,7 @@ export class ExternalDataWriter {
           `tensor ${tensorName}: its chunks hold more than the announced ${byteLength} bytes`,
         );
       }
-      let written = 0;
-      while (written < chunk.byteLength) {
-        const { bytesWritten } = await file.handle.write(chunk, written, chunk.byteLength - written, position + written);
-        written += bytesWritten;
-      }
+      await writeFully(file.handle, chunk, position);
       position += chunk.byteLength;
     }
     if (position !== offset + byteLength) {
@@ -121,6 +111,43 @@ export class ExternalDataWriter {
     }
     file.size = Math.max(file.size, position);
     return { location: file.finalName, offset, length: byteLength };
+  }
+
+  /**
+   * Reserves space for one tensor whose bytes are produced out of order (a transpose written
+   * from row blocks of its source); fill it with `writeAt`, offsets relative to the tensor.
+   * Unwritten bytes read as zeros.
+   */
+  reserve(tensorName: string, byteLength: number): Promise<ReservedTensor> {
+    const result = this.queue.then(async () => {
+      const { file, offset } = await this.placeTensor(byteLength);
+      file.size = offset + byteLength;
+      const location: ExternalDataLocation = { location: file.finalName, offset, length: byteLength };
+      const writeAt = async (relativeOffset: number, bytes: Uint8Array): Promise<void> => {
+        if (this.state !== 'open') throw new Error(`external data for ${this.modelFileName} is already ${this.state}`);
+        if (relativeOffset < 0 || relativeOffset + bytes.byteLength > byteLength) {
+          throw new Error(
+            `tensor ${tensorName}: write of ${bytes.byteLength} bytes at ${relativeOffset} falls outside its ${byteLength} bytes`,
+          );
+        }
+        await writeFully(file.handle, bytes, offset + relativeOffset);
+      };
+      return { location, writeAt };
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The file the next tensor goes to (a new one when it would pass the limit), with its aligned offset. */
+  private async placeTensor(byteLength: number): Promise<{ file: DataFile; offset: number }> {
+    const alignment = byteLength >= PAGE_ALIGNED_TENSOR_BYTES ? PAGE_BYTES : SMALL_TENSOR_ALIGNMENT;
+    let file = this.files[this.files.length - 1];
+    let offset = file ? alignUp(file.size, alignment) : 0;
+    if (!file || (file.size > 0 && offset + byteLength > this.maxFileBytes)) {
+      file = await this.openNextFile();
+      offset = 0;
+    }
+    return { file, offset };
   }
 
   private async openNextFile(): Promise<DataFile> {
@@ -170,6 +197,20 @@ export class ExternalDataWriter {
     for (const entry of await readdir(this.directory)) {
       if (pattern.test(entry) && !written.has(entry)) await rm(join(this.directory, entry), { force: true });
     }
+  }
+}
+
+/** A tensor's reserved bytes in a data file, filled in any order. */
+export interface ReservedTensor {
+  location: ExternalDataLocation;
+  writeAt(relativeOffset: number, bytes: Uint8Array): Promise<void>;
+}
+
+async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written, position + written);
+    written += bytesWritten;
   }
 }
 

@@ -36,7 +36,14 @@ export interface NodeOptions {
  */
 export type InitializerData =
   | TensorData
-  | { byteLength: number; chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> };
+  | { byteLength: number; chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> }
+  | { byteLength: number; fill: (writeAt: WriteAt) => Promise<void> };
+
+/**
+ * Writes `bytes` at `relativeOffset` inside an initializer's bytes. Lets a producer emit a
+ * tensor out of order (a transpose from row blocks of its source) without holding it whole.
+ */
+export type WriteAt = (relativeOffset: number, bytes: Uint8Array) => Promise<void>;
 
 export interface GraphBuilderOptions {
   graphName: string;
@@ -116,10 +123,18 @@ export class OnnxGraphBuilder {
       byteLength < this.thresholdBytes ||
       (type === 'int64' && byteLength <= ALWAYS_INLINE_INT64_BYTES);
     if (keepInline) {
-      tensor.rawData = isTensorData(data) ? copyBytes(bytesOf(data)) : await concatenate(data.chunks, byteLength);
+      if (isTensorData(data)) tensor.rawData = copyBytes(bytesOf(data));
+      else if ('chunks' in data) tensor.rawData = await concatenate(data.chunks, byteLength);
+      else tensor.rawData = await fillInline(name, byteLength, data.fill);
     } else {
-      const chunks = isTensorData(data) ? [bytesOf(data)] : data.chunks;
-      const location = await this.externalData!.write(name, byteLength, chunks);
+      let location;
+      if (!isTensorData(data) && 'fill' in data) {
+        const reserved = await this.externalData!.reserve(name, byteLength);
+        await data.fill(reserved.writeAt);
+        location = reserved.location;
+      } else {
+        location = await this.externalData!.write(name, byteLength, isTensorData(data) ? [bytesOf(data)] : data.chunks);
+      }
       tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       tensor.externalData = [
         { key: 'location', value: location.location },
@@ -267,6 +282,17 @@ function isTensorData(data: InitializerData): data is TensorData {
 /** Inline bytes are copied so a caller may reuse its buffer after `initializer` returns. */
 function copyBytes(bytes: Uint8Array): Uint8Array {
   return bytes.slice();
+}
+
+async function fillInline(name: string, byteLength: number, fill: (writeAt: WriteAt) => Promise<void>): Promise<Uint8Array> {
+  const result = new Uint8Array(byteLength);
+  await fill(async (relativeOffset, bytes) => {
+    if (relativeOffset < 0 || relativeOffset + bytes.byteLength > byteLength) {
+      throw new Error(`initializer ${name}: write of ${bytes.byteLength} bytes at ${relativeOffset} falls outside its ${byteLength} bytes`);
+    }
+    result.set(bytes, relativeOffset);
+  });
+  return result;
 }
 
 async function concatenate(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, byteLength: number): Promise<Uint8Array> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OnnxModelFile, onnx, writeOnnxModel } from './index';
+import { OnnxModelFile, onnx, writeOnnxModel, type WriteAt } from './index';
 
 let directory: string;
 beforeEach(async () => {
@@ -122,6 +122,39 @@ describe('OnnxModelFile', () => {
     x[599] = 2; // row 599: the last two values, 1000+598 and 1000+599
     const { y } = await run('chunks.onnx', { x: new ort.Tensor('float32', x, [1, 600]) });
     expect(Array.from(y!.data as Float32Array)).toEqual([0 + 2 * 1598, 1 + 2 * 1599]);
+  });
+
+  it('fills initializers out of order (reserved external space and inline), as a transpose from row blocks does', async () => {
+    // y = x + w for w = [0, 1, …, n−1], written back to front in 100-value pieces.
+    const fillBackwards = (count: number) => async (writeAt: (offset: number, bytes: Uint8Array) => Promise<void>) => {
+      for (let start = Math.floor((count - 1) / 100) * 100; start >= 0; start -= 100) {
+        const piece = Float32Array.from({ length: Math.min(100, count - start) }, (_, index) => start + index);
+        await writeAt(start * 4, new Uint8Array(piece.buffer));
+      }
+    };
+    await writeOnnxModel({ directory, fileName: 'fill.onnx' }, async (graph) => {
+      const x = graph.input('x', 'float32', [1000]);
+      const large = await graph.initializer('/model/large', 'float32', [1000], { byteLength: 4000, fill: fillBackwards(1000) });
+      const small = await graph.initializer('/model/small', 'float32', [150], { byteLength: 600, fill: fillBackwards(150) });
+      graph.output(graph.node('Add', [x, large])[0]!, 'y', 'float32', [1000]);
+      graph.output(graph.node('Mul', [small, graph.float32(2)])[0]!, 'z', 'float32', [150]);
+    });
+    const model = onnx.ModelProto.decode(await readFile(join(directory, 'fill.onnx')));
+    const locations = Object.fromEntries(model.graph!.initializer!.map((tensor) => [tensor.name, tensor.dataLocation ?? 0]));
+    expect(locations['/model/large']).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
+    expect(locations['/model/small']).toBe(onnx.TensorProto.DataLocation.DEFAULT);
+    const { y, z } = await run('fill.onnx', { x: new ort.Tensor('float32', new Float32Array(1000).fill(0.5), [1000]) });
+    expect(Array.from(y!.data as Float32Array)).toEqual(Array.from({ length: 1000 }, (_, index) => index + 0.5));
+    expect(Array.from(z!.data as Float32Array)).toEqual(Array.from({ length: 150 }, (_, index) => 2 * index));
+  });
+
+  it('rejects an out-of-order write past the tensor', async () => {
+    await expect(
+      writeOnnxModel({ directory, fileName: 'overflow.onnx' }, async (graph) => {
+        await graph.initializer('/model/w', 'float32', [1000], { byteLength: 4000, fill: (writeAt: WriteAt) => writeAt(3998, new Uint8Array(4)) });
+      }),
+    ).rejects.toThrow('tensor /model/w: write of 4 bytes at 3998 falls outside its 4000 bytes');
+    expect(await readdir(directory)).toEqual([]);
   });
 
   it('removes its temporary files when the build fails, and leaves no model behind', async () => {

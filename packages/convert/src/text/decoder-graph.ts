@@ -7,7 +7,7 @@ import type { LayerKeyValues } from './attention-block';
 import { buildDecoderLayer } from './decoder-layer';
 import { buildPerLayerInputs, perLayerInputOf } from './per-layer-inputs-block';
 import { buildRotaryTables, type RotaryTables } from './rotary-embedding';
-import { rmsNorm, TextGraphContext, type TextGraphProgress } from './text-graph-context';
+import { rmsNorm, TextGraphContext, type TextGraphBuildOptions } from './text-graph-context';
 import { textWeightNames } from './text-weight-names';
 
 /**
@@ -86,13 +86,13 @@ export async function buildDecoderGraph(
   config: Gemma3nConfig,
   weights: TensorSource,
   graph: OnnxGraphBuilder,
-  onProgress?: (event: TextGraphProgress) => void,
+  options: TextGraphBuildOptions = {},
 ): Promise<void> {
   const text = config.text;
   validateTextConfig(text);
   const plan: KvSharingPlan = kvSharingPlan(text);
   const names = textWeightNames(weights);
-  const context = new TextGraphContext(graph, weights, 'decoder_model_merged', decoderTensorCount(config), onProgress);
+  const context = new TextGraphContext(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes);
   const { hiddenSize: hidden, numKeyValueHeads: keyValueHeads, headDim } = text;
 
   const inputsEmbeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);

@@ -8,9 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
 import { TINY_TEXT_SHAPES } from '../checkpoint/tiny-text-shapes';
 import { writeOnnxModel } from '../onnx/onnx-model-file';
-import type { TensorInfo, TensorSource } from '../tensor-source';
 import { buildEmbedTokensGraph } from './embed-tokens-graph';
-import type { RowRangeReader } from './row-range-source';
+import { RowRangeTestSource } from './row-range-test-source';
 
 let directory: string;
 beforeEach(async () => {
@@ -20,40 +19,13 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** A source whose tables can only be read by row ranges, like a checkpoint too big to read whole. */
-class RowsOnlySource implements TensorSource, RowRangeReader {
-  readonly rowReads: string[] = [];
-  constructor(
-    private readonly inner: ReturnType<typeof randomCheckpointWeights>,
-    private readonly rowsOnly: Set<string>,
-  ) {}
-  has(name: string): boolean {
-    return this.inner.has(name);
-  }
-  info(name: string): TensorInfo {
-    return this.inner.info(name);
-  }
-  names(): string[] {
-    return this.inner.names();
-  }
-  async read(name: string): Promise<Float32Array> {
-    if (this.rowsOnly.has(name)) throw new Error(`${name} must be read by rows`);
-    return this.inner.read(name);
-  }
-  async readRows(name: string, firstRow: number, rowCount: number): Promise<Float32Array> {
-    this.rowReads.push(`${name}@${firstRow}+${rowCount}`);
-    const columns = this.inner.info(name).shape[1]!;
-    return this.inner.get(name).slice(firstRow * columns, (firstRow + rowCount) * columns);
-  }
-}
-
 describe('buildEmbedTokensGraph', () => {
   it('streams the embedding tables through readRows and still equals referenceEmbed', async () => {
     const raw = TINY_TEXT_SHAPES['tiny-real-vocab'];
     const config = parseGemma3nConfig(raw);
     const weights = randomCheckpointWeights(raw, { seed: 3 });
     const tables = ['model.language_model.embed_tokens.weight', 'model.language_model.embed_tokens_per_layer.weight'];
-    const source = new RowsOnlySource(weights, new Set(tables));
+    const source = new RowRangeTestSource(weights, (name) => tables.includes(name));
     await writeOnnxModel({ directory, fileName: 'embed_tokens.onnx' }, (graph) => buildEmbedTokensGraph(config, source, graph));
     // 262144 rows × 36 floats is 37.7 MB: the 64 MiB blocks hold it in one read; both tables were read by rows only.
     expect(source.rowReads).toEqual([`${tables[0]}@0+262400`, `${tables[1]}@0+262144`]);
@@ -89,7 +61,7 @@ describe('buildEmbedTokensGraph', () => {
     const raw = TINY_TEXT_SHAPES['tiny-window-4'];
     const config = parseGemma3nConfig(raw);
     const weights = randomCheckpointWeights(raw, { seed: 3 });
-    const broken = new RowsOnlySource(weights, new Set());
+    const broken = new RowRangeTestSource(weights, () => false);
     const original = broken.has.bind(broken);
     broken.has = (name) => name !== 'model.embed_audio.embedding.weight' && original(name);
     await expect(

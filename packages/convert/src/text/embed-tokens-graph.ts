@@ -1,7 +1,7 @@
 import type { Gemma3nConfig } from '@gemma3n/core';
 import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
 import type { TensorSource } from '../tensor-source';
-import { rmsNorm, TextGraphContext, type TextGraphProgress } from './text-graph-context';
+import { rmsNorm, TextGraphContext, type TextGraphBuildOptions } from './text-graph-context';
 import { embedderWeightNames, textWeightNames } from './text-weight-names';
 
 interface HardTokenEmbedder {
@@ -43,11 +43,11 @@ export async function buildEmbedTokensGraph(
   config: Gemma3nConfig,
   weights: TensorSource,
   graph: OnnxGraphBuilder,
-  onProgress?: (event: TextGraphProgress) => void,
+  options: TextGraphBuildOptions = {},
 ): Promise<void> {
   const text = config.text;
   const names = textWeightNames(weights);
-  const context = new TextGraphContext(graph, weights, 'embed_tokens', embedTokensTensorCount(config), onProgress);
+  const context = new TextGraphContext(graph, weights, 'embed_tokens', embedTokensTensorCount(config), options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes);
   const hidden = text.hiddenSize;
   const perLayerWidth = text.numHiddenLayers * text.hiddenSizePerLayerInput;
 
@@ -99,12 +99,7 @@ async function mergeHardTokens(
   const lastRow = scope.int64([embedder.vocabSize - 1], []);
   const shifted = scope.op('Sub', [inputIds, scope.int64([embedder.vocabOffset], [])], { name: 'SubtractOffset' });
   const rowIds = scope.op('Where', [isHardToken, shifted, lastRow], { name: 'RowIds' });
-  const table = await scope.initializer(
-    'embedding',
-    'float32',
-    [embedder.vocabSize, embedder.hiddenSize],
-    await context.read(names.embedding, [embedder.vocabSize, embedder.hiddenSize]),
-  );
+  const table = await context.table(scope, 'embedding', names.embedding, embedder.vocabSize, embedder.hiddenSize);
   const rows = scope.op('Gather', [table, rowIds], { attributes: { axis: 0 } });
   const normWeight = await context.vector(scope, 'hard_embedding_norm/weight', names.hardEmbeddingNorm, embedder.hiddenSize);
   const normalized = rmsNorm(scope, 'hard_embedding_norm', rows, normWeight, embedder.rmsNormEps);

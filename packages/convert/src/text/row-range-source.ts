@@ -15,14 +15,25 @@ export function supportsRowReads(source: TensorSource): source is TensorSource &
   return typeof (source as Partial<RowRangeReader>).readRows === 'function';
 }
 
-/** About 64 MiB of float32 per block. */
-const ROW_BLOCK_BYTES = 64 * 1024 * 1024;
+/** About 64 MiB of float32 per row read by default. */
+export const DEFAULT_ROW_BLOCK_BYTES = 64 * 1024 * 1024;
+
+/** Whole rows per read for a block of about `blockBytes` (at least one row). */
+export function rowsPerBlock(columns: number, blockBytes: number): number {
+  return Math.max(1, Math.floor(blockBytes / 4 / Math.max(columns, 1)));
+}
 
 /** Yields the tensor's bytes a block of rows at a time, checking each block's length. */
-export async function* rowBlocks(source: TensorSource & RowRangeReader, name: string, rows: number, columns: number): AsyncGenerator<Uint8Array> {
-  const rowsPerBlock = Math.max(1, Math.floor(ROW_BLOCK_BYTES / 4 / Math.max(columns, 1)));
-  for (let first = 0; first < rows; first += rowsPerBlock) {
-    const count = Math.min(rowsPerBlock, rows - first);
+export async function* rowBlocks(
+  source: TensorSource & RowRangeReader,
+  name: string,
+  rows: number,
+  columns: number,
+  blockBytes = DEFAULT_ROW_BLOCK_BYTES,
+): AsyncGenerator<Uint8Array> {
+  const blockRows = rowsPerBlock(columns, blockBytes);
+  for (let first = 0; first < rows; first += blockRows) {
+    const count = Math.min(blockRows, rows - first);
     const block = await source.readRows(name, first, count);
     if (block.length !== count * columns) {
       throw new Error(`readRows(${name}, ${first}, ${count}) returned ${block.length} values, expected ${count * columns}`);

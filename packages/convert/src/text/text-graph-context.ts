@@ -1,12 +1,21 @@
 import type { TensorSource } from '../tensor-source';
-import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
-import { rowBlocks, supportsRowReads } from './row-range-source';
+import type { GraphScope, OnnxGraphBuilder, WriteAt } from '../onnx/onnx-graph-builder';
+import { DEFAULT_ROW_BLOCK_BYTES, rowBlocks, rowsPerBlock, supportsRowReads, type RowRangeReader } from './row-range-source';
 
 /** Progress of one graph: `done` of `total` checkpoint tensors written. */
 export interface TextGraphProgress {
   stage: string;
   done: number;
   total: number;
+}
+
+/** Options shared by the graph builders. */
+export interface TextGraphBuildOptions {
+  onProgress?: (event: TextGraphProgress) => void;
+  /** See TextGraphContext: Linear weights at least this large are transposed from row reads. */
+  rowStreamingMinimumBytes?: number;
+  /** Bytes per `readRows` call (default 64 MiB). */
+  rowBlockBytes?: number;
 }
 
 /**
@@ -23,6 +32,13 @@ export class TextGraphContext {
     readonly stage: string,
     readonly totalTensors: number,
     private readonly onProgress: ((event: TextGraphProgress) => void) | undefined,
+    /**
+     * Linear weights at least this large are transposed from row blocks (`readRows`) when the
+     * source offers it, instead of being read whole. Default 256 MiB: only the tied lm_head
+     * (2.1 GB for E2B) and similar giants pay for the scattered writes this takes.
+     */
+    private readonly rowStreamingMinimumBytes = DEFAULT_ROW_STREAMING_MINIMUM_BYTES,
+    private readonly rowBlockBytes = DEFAULT_ROW_BLOCK_BYTES,
   ) {}
 
   /** Reads a checkpoint tensor after checking that its shape is the one the config implies. */
@@ -48,7 +64,7 @@ export class TextGraphContext {
     this.checkShape(weightName, [rows, columns]);
     const name = await scope.initializer(initializerName, 'float32', [rows, columns], {
       byteLength: rows * columns * 4,
-      chunks: rowBlocks(this.weights, weightName, rows, columns),
+      chunks: rowBlocks(this.weights, weightName, rows, columns, this.rowBlockBytes),
     });
     this.countTensor();
     return name;
@@ -83,21 +99,58 @@ export class TextGraphContext {
    * data, so no second full-size copy of a large weight is ever built.
    */
   async linear(scope: GraphScope, name: string, x: string, weightName: string, inFeatures: number, outFeatures: number): Promise<string> {
-    const weight = await this.read(weightName, [outFeatures, inFeatures]);
-    const transposed = await scope.initializer(`${name}/weight`, 'float32', [inFeatures, outFeatures], {
-      byteLength: inFeatures * outFeatures * 4,
-      chunks: transposedRowBlocks(weight, outFeatures, inFeatures),
-    });
+    const transposed = await this.transposedWeight(scope, `${name}/weight`, weightName, inFeatures, outFeatures);
     return scope.op('MatMul', [x, transposed], { name: `${name}/MatMul` });
   }
 
-  /** Creates an initializer of Wᵀ without a node (for weights used by several nodes). */
+  /** Creates an initializer of Wᵀ [in, out] for a checkpoint Linear weight W [out, in]. */
   async transposedWeight(scope: GraphScope, name: string, weightName: string, inFeatures: number, outFeatures: number): Promise<string> {
+    const byteLength = inFeatures * outFeatures * 4;
+    const weights = this.weights;
+    if (supportsRowReads(weights) && byteLength >= this.rowStreamingMinimumBytes) {
+      this.checkShape(weightName, [outFeatures, inFeatures]);
+      const initializer = await scope.initializer(name, 'float32', [inFeatures, outFeatures], {
+        byteLength,
+        fill: (writeAt: WriteAt) => writeTransposeFromRowBlocks(weights, weightName, outFeatures, inFeatures, this.rowBlockBytes, writeAt),
+      });
+      this.countTensor();
+      return initializer;
+    }
     const weight = await this.read(weightName, [outFeatures, inFeatures]);
     return scope.initializer(name, 'float32', [inFeatures, outFeatures], {
-      byteLength: inFeatures * outFeatures * 4,
+      byteLength,
       chunks: transposedRowBlocks(weight, outFeatures, inFeatures),
     });
+  }
+}
+
+export const DEFAULT_ROW_STREAMING_MINIMUM_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Writes Wᵀ [columns, rows] of a row-major W [rows, columns] read a block of rows at a time:
+ * rows [r0, r1) of W are, for every column c, the contiguous run Wᵀ[c, r0:r1].
+ */
+async function writeTransposeFromRowBlocks(
+  source: TensorSource & RowRangeReader,
+  name: string,
+  rows: number,
+  columns: number,
+  blockBytes: number,
+  writeAt: WriteAt,
+): Promise<void> {
+  const blockRows = rowsPerBlock(columns, blockBytes);
+  for (let first = 0; first < rows; first += blockRows) {
+    const count = Math.min(blockRows, rows - first);
+    const block = await source.readRows(name, first, count);
+    if (block.length !== count * columns) {
+      throw new Error(`readRows(${name}, ${first}, ${count}) returned ${block.length} values, expected ${count * columns}`);
+    }
+    const run = new Float32Array(count);
+    const runBytes = new Uint8Array(run.buffer);
+    for (let column = 0; column < columns; column++) {
+      for (let row = 0; row < count; row++) run[row] = block[row * columns + column]!;
+      await writeAt((column * rows + first) * 4, runBytes);
+    }
   }
 }
 

@@ -16,6 +16,13 @@ export interface WriteTextGraphsOptions {
   maxExternalDataFileBytes?: number;
   /** Initializers of at least this many bytes go to external data (default 1 KiB). */
   externalDataThresholdBytes?: number;
+  /**
+   * With a source that has `readRows`, Linear weights of at least this many bytes are
+   * transposed from row blocks instead of read whole (default 256 MiB: the tied lm_head).
+   */
+  rowStreamingMinimumBytes?: number;
+  /** Bytes per `readRows` call when streaming (default 64 MiB). */
+  rowBlockBytes?: number;
 }
 
 /**
@@ -36,10 +43,10 @@ export async function writeTextGraphs(
     externalDataThresholdBytes: options.externalDataThresholdBytes,
   };
   const embedFiles = await writeOnnxModel({ ...common, fileName: EMBED_TOKENS_FILE, graphName: 'embed_tokens' }, (graph) =>
-    buildEmbedTokensGraph(config, weights, graph, options.onProgress),
+    buildEmbedTokensGraph(config, weights, graph, options),
   );
   const decoderFiles = await writeOnnxModel({ ...common, fileName: DECODER_FILE, graphName: 'decoder_model_merged' }, (graph) =>
-    buildDecoderGraph(config, weights, graph, options.onProgress),
+    buildDecoderGraph(config, weights, graph, options),
   );
   return { files: [...embedFiles, ...decoderFiles] };
 }
