@@ -196,6 +196,12 @@ describe('GemmaTokenizer errors', () => {
     expect(messageOf(() => GemmaTokenizer.fromJSON({ ...base, model: { ...base.model, merges: [['a', 'zz']] } }))).toContain(
       'model.merges[0] is an array of 2; expected tokens of model.vocab ("zz" is not)',
     );
+    // Merge results are resolved when a merge is first applied (load stays fast), so this one
+    // surfaces on the first encode that needs it, still naming the merge.
+    const missingResult = GemmaTokenizer.fromJSON({ ...base, model: { ...base.model, merges: [['a', 'c']] } });
+    expect(messageOf(() => missingResult.encode('ac'))).toBe(
+      'tokenizer.json: model.merges[0] is an array of 2; expected a pair whose concatenation "ac" is in model.vocab',
+    );
     expect(messageOf(() => GemmaTokenizer.fromJSON({ ...base, model: { ...base.model, vocab: { ...tinyVocab(), bad: -1 } } }))).toContain(
       'model.vocab["bad"] is -1',
     );
