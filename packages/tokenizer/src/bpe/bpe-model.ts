@@ -128,7 +128,7 @@ export class BpeModel {
         throw fieldError(`model.merges[${rank}]`, entry, `tokens of model.vocab (${JSON.stringify(typeof leftId !== 'number' ? left : right)} is not)`);
       }
       // The merged token's id is looked up when the merge is first applied (see mergedIdOf):
-      // concatenating and hashing 515k strings up front would double the load time, and an
+      // concatenating and hashing 515k strings up front costs about 120 ms, and an
       // encoder uses a small fraction of the merges.
       this.merges.set(leftId, rightId, rank, -1);
       if (left.length === 6 || right.length === 6) {
