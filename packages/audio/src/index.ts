@@ -21,3 +21,11 @@ export {
 export { RealFft } from './features/real-fft';
 export { resample, resampleQuality, type ResampleOptions } from './resample/resample';
 export { readWav, type WavAudio, type WavSampleFormat } from './wav/read-wav';
+export {
+  decodeAudioInBrowser,
+  type AudioContextFactory,
+  type DecodeAudioInBrowserOptions,
+  type DecodedAudio,
+  type DecodedAudioBuffer,
+  type DecodingAudioContext,
+} from './browser/decode-audio-in-browser';
