@@ -1,8 +1,8 @@
 import { kvSharingPlan, type Gemma3nConfig, type Gemma3nTextConfig, type KvSharingPlan, type LayerType } from '@gemma3n/core';
-import type { OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
 import type { TensorSource } from '../tensor-source';
 import { altupInitialStreams, altupUnembed } from './altup-block';
-import { buildAttentionMasks } from './attention-masks';
+import { buildAttentionMasks, sliceFrom } from './attention-masks';
 import type { LayerKeyValues } from './attention-block';
 import { buildDecoderLayer } from './decoder-layer';
 import { buildPerLayerInputs, perLayerInputOf } from './per-layer-inputs-block';
@@ -172,7 +172,8 @@ export async function buildDecoderGraph(
   const normWeight = await context.vector(output, 'norm/weight', names.finalNorm, hidden);
   const normed = rmsNorm(output, 'norm', merged, normWeight, text.rmsNormEps);
   // Tied lm_head: the embedding table again, transposed to [D, V] (262400 × 2048 floats,
-  // 2.1 GB at fp32 for the released models, written in 16 MiB blocks).
+  // 2.1 GB at fp32 for the released models). Read whole and written in 16 MiB blocks, or, with
+  // a `readRows` source, transposed from row blocks so the table is never held whole.
   let logits = await context.linear(graph.scope('/lm_head'), 'lm_head', normed, names.embedTokens, hidden, text.vocabSize);
   const cap = text.finalLogitSoftcapping;
   if (cap !== null && cap > 0) {
@@ -188,13 +189,12 @@ export async function buildDecoderGraph(
  * streams[:, :, S − n:, :] for n = num_logits_to_keep > 0 (clamped to S), every position for
  * n ≤ 0. transformers.js sends 0 for scoring and 1 for generation.
  */
-function keepLastPositions(scope: ReturnType<OnnxGraphBuilder['scope']>, streams: string, sequenceLength: string, numLogitsToKeep: string): string {
+function keepLastPositions(scope: GraphScope, streams: string, sequenceLength: string, numLogitsToKeep: string): string {
   const zero = scope.int64([0], []);
   const fromEnd = scope.op('Sub', [sequenceLength, numLogitsToKeep], { name: 'StartFromEnd' });
   const clamped = scope.op('Max', [fromEnd, zero], { name: 'ClampStart' });
   const positive = scope.op('Greater', [numLogitsToKeep, zero], { name: 'KeepsSome' });
   const start = scope.op('Where', [positive, clamped, zero], { name: 'Start' });
   const starts = scope.op('Reshape', [start, scope.int64([1])], { name: 'Starts' });
-  const ends = scope.int64([Number.MAX_SAFE_INTEGER]);
-  return scope.op('Slice', [streams, starts, ends, scope.int64([2])], { name: 'KeepPositions' });
+  return sliceFrom(scope, 'KeepPositions', streams, starts, 2);
 }
