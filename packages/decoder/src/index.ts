@@ -6,7 +6,7 @@
 export { DecoderRuntime, type DecoderRuntimeConfig, type DecoderRuntimeParams } from './runtime/decoder-runtime';
 export { KvCache, commonPrefixLength } from './runtime/kv-cache';
 export { type ModelSession, declaredInput } from './runtime/model-session';
-export { float16BitsToNumber, readFloats } from './runtime/tensor-data';
+export { castFloatTensor, float16BitsToNumber, numberToFloat16Bits, readFloats } from './runtime/tensor-data';
 export {
   generateTokens,
   streamTokens,

@@ -41,6 +41,17 @@ describe('generation loop over DecoderRuntime (fake sessions)', () => {
     }
   });
 
+  it('converts the embedder\'s float32 outputs when the decoder declares float16 inputs', async () => {
+    const run = async (embeddingInputType: 'float32' | 'float16') => {
+      const { runtime } = fakeRuntime({ embeddingInputType });
+      return (await generateTokens({
+        model: runtime, cache: runtime.createCache(), promptIds: [ids.bos, ids.a, ids.a + 5], decoder: tokenizer,
+        options: { ...greedy, maxNewTokens: 6 },
+      })).tokenIds;
+    };
+    expect(await run('float16')).toEqual(await run('float32'));
+  });
+
   it('stops on a stop token, returns it in tokenIds but not in the text', async () => {
     const prompt = [ids.bos, ids.a];
     const { runtime } = fakeRuntime({ nextToken: scripted(() => prompt.length, [ids.a + 7, ids.a + 4, ids.endOfTurn, ids.a]) });

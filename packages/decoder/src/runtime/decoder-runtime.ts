@@ -3,7 +3,7 @@ import { BackendError, ModelFileError } from '@gemma3n/core';
 import type { TokenModel } from '../generation/generate-tokens';
 import { KvCache } from './kv-cache';
 import { declaredInput, type ModelSession } from './model-session';
-import { emptyFloatTensor, int64Tensor, readFloats } from './tensor-data';
+import { castFloatTensor, emptyFloatTensor, int64Tensor, readFloats } from './tensor-data';
 
 /** The configuration values the runtime needs (a subset of core's Gemma3nTextConfig). */
 export interface DecoderRuntimeConfig {
@@ -46,6 +46,8 @@ export class DecoderRuntime implements TokenModel {
   private readonly declares: { attentionMask: boolean; positionIds: boolean; numLogitsToKeep: boolean };
   private readonly emptyPast: ReadonlyMap<string, Tensor>;
   private readonly fileNames: { embed: string; decoder: string };
+  /** Element types the decoder declares for the embedder's outputs, where it declares them. */
+  private readonly embeddingTypes: { inputsEmbeds?: Tensor.Type; perLayerInputs?: Tensor.Type };
   private readonly backendName: string;
 
   constructor(params: DecoderRuntimeParams) {
@@ -77,6 +79,11 @@ export class DecoderRuntime implements TokenModel {
         message: `Model file "${decoderFile}" declares past inputs without the matching outputs: ${missingPresent.join(', ')}`,
       });
     }
+
+    this.embeddingTypes = {
+      inputsEmbeds: declaredInput(params.decoderSession, 'inputs_embeds')?.type,
+      perLayerInputs: declaredInput(params.decoderSession, 'per_layer_inputs')?.type,
+    };
 
     const emptyPast = new Map<string, Tensor>();
     for (const name of this.pastInputNames) {
@@ -115,8 +122,8 @@ export class DecoderRuntime implements TokenModel {
     });
 
     const feeds: Record<string, Tensor> = {
-      inputs_embeds: embedded.inputs_embeds!,
-      per_layer_inputs: embedded.per_layer_inputs!,
+      inputs_embeds: matchFloatType(embedded.inputs_embeds!, this.embeddingTypes.inputsEmbeds),
+      per_layer_inputs: matchFloatType(embedded.per_layer_inputs!, this.embeddingTypes.perLayerInputs),
     };
     const totalLength = pastLength + newLength;
     // Batch size 1 and no padding: every position is real.
@@ -154,6 +161,14 @@ export class DecoderRuntime implements TokenModel {
   async release(): Promise<void> {
     await Promise.all([this.embedSession.release?.(), this.decoderSession.release?.()]);
   }
+}
+
+function matchFloatType(tensor: Tensor, declared: Tensor.Type | undefined): Tensor {
+  if (declared === undefined || declared === tensor.type) return tensor;
+  if ((declared === 'float32' || declared === 'float16') && (tensor.type === 'float32' || tensor.type === 'float16')) {
+    return castFloatTensor(tensor, declared);
+  }
+  return tensor; // not a float mismatch: let the engine report it
 }
 
 function presentNameOf(pastName: string): string {

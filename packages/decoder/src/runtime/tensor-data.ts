@@ -10,6 +10,46 @@ export function float16BitsToNumber(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+/** Rounds a number to IEEE half precision (round to nearest even) and returns its bits. */
+export function numberToFloat16Bits(value: number): number {
+  const floatView = new Float32Array(1);
+  const bitsView = new Uint32Array(floatView.buffer);
+  floatView[0] = value;
+  const bits = bitsView[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0); // Inf, NaN
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00; // overflow → Inf
+  if (halfExponent <= 0) {
+    if (halfExponent < -10) return sign; // underflow → ±0
+    const full = mantissa | 0x800000;
+    const shift = 14 - halfExponent;
+    let half = full >>> shift;
+    const remainder = full & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (remainder > halfway || (remainder === halfway && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let half = (halfExponent << 10) | (mantissa >>> 13);
+  const remainder = mantissa & 0x1fff;
+  if (remainder > 0x1000 || (remainder === 0x1000 && (half & 1) === 1)) half++; // may carry into the exponent, correctly
+  return sign | half;
+}
+
+/**
+ * The same values as a float32 or float16 tensor. Folders may mix dtypes per file (a q8
+ * `embed_tokens` emits float32, a q4f16 decoder takes float16), so the runtime converts
+ * between the two where the graphs disagree.
+ */
+export function castFloatTensor(tensor: Tensor, type: 'float32' | 'float16'): Tensor {
+  if (tensor.type === type) return tensor;
+  const values = readFloats(tensor, 0, tensor.size);
+  if (type === 'float32') return new Tensor('float32', values, tensor.dims);
+  return new Tensor('float16', Uint16Array.from(values, numberToFloat16Bits), tensor.dims);
+}
+
 /**
  * Copies `count` float values starting at `offset` out of a float32 or float16 tensor. Float16
  * tensors hold raw bits (Uint16Array) or, where the engine has it, a Float16Array.

@@ -1,6 +1,7 @@
 import { type InferenceSession, Tensor } from 'onnxruntime-common';
 import type { ModelSession } from '../runtime/model-session';
 import type { DecoderRuntimeConfig } from '../runtime/decoder-runtime';
+import { readFloats } from '../runtime/tensor-data';
 
 /**
  * Test doubles for the two text sessions, in plain JS. The fake "model" stores the token ids
@@ -21,6 +22,8 @@ export interface FakeTextModelParams {
   declares?: { attentionMask?: boolean; positionIds?: boolean; numLogitsToKeep?: boolean };
   /** Past dtype the decoder declares (default float32). */
   pastType?: 'float32' | 'float16';
+  /** Element type the decoder declares for inputs_embeds / per_layer_inputs (default float32, as the embedder emits). */
+  embeddingInputType?: 'float32' | 'float16';
   /** The next token as a function of the whole sequence so far. */
   nextToken?: (sequence: readonly number[]) => number;
   /** Milliseconds each decoder run takes, to test cancellation. */
@@ -72,12 +75,17 @@ export function createFakeTextModel(params: FakeTextModelParams = {}): FakeTextM
   if (declares.positionIds) inputNames.push('position_ids');
   if (declares.numLogitsToKeep) inputNames.push('num_logits_to_keep');
   inputNames.push(...pastNames);
-  const inputMetadata: InferenceSession.ValueMetadata[] = pastNames.map((name) => ({
-    name,
-    isTensor: true,
-    type: pastType,
-    shape: ['batch_size', 1, 'past_sequence_length', 1],
-  }));
+  const embeddingInputType = params.embeddingInputType ?? 'float32';
+  const inputMetadata: InferenceSession.ValueMetadata[] = [
+    { name: 'inputs_embeds', isTensor: true, type: embeddingInputType, shape: ['batch_size', 'sequence_length', 1] },
+    { name: 'per_layer_inputs', isTensor: true, type: embeddingInputType, shape: ['batch_size', 'sequence_length', 1, 1] },
+    ...pastNames.map((name): InferenceSession.ValueMetadata => ({
+      name,
+      isTensor: true,
+      type: pastType,
+      shape: ['batch_size', 1, 'past_sequence_length', 1],
+    })),
+  ];
 
   const decoderSession: FakeTextModel['decoderSession'] = {
     runCount: 0,
@@ -89,7 +97,10 @@ export function createFakeTextModel(params: FakeTextModelParams = {}): FakeTextM
       decoderSession.runCount++;
       if (params.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, params.delayMs));
       const embeds = feeds.inputs_embeds!;
-      const newIds = Array.from(embeds.data as Float32Array);
+      if (embeds.type !== embeddingInputType || feeds.per_layer_inputs!.type !== embeddingInputType) {
+        throw new Error(`inputs_embeds is ${embeds.type}, the graph declares ${embeddingInputType}`);
+      }
+      const newIds = Array.from(readFloats(embeds, 0, embeds.size), Math.round);
       decoderSession.fedTokenCounts.push(newIds.length);
       const firstKey = feeds[pastNames[0]!]!;
       if (firstKey.type !== pastType) throw new Error(`past dtype ${firstKey.type}, graph declares ${pastType}`);
