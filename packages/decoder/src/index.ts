@@ -3,7 +3,7 @@
  * `decoder_model_merged` sessions with a KV cache, samples, streams and keeps chat sessions.
  * Browser-safe: no Node imports; sessions come from whichever backend created them.
  */
-export { DecoderRuntime, type DecoderRuntimeConfig, type DecoderRuntimeParams } from './runtime/decoder-runtime';
+export { DecoderRuntime, type DecoderRuntimeConfig, type DecoderRuntimeParams, type ForwardOptions } from './runtime/decoder-runtime';
 export { KvCache, commonPrefixLength } from './runtime/kv-cache';
 export { type ModelSession, declaredInput } from './runtime/model-session';
 export { castFloatTensor, float16BitsToNumber, numberToFloat16Bits, readFloats } from './runtime/tensor-data';

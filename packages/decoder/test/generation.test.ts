@@ -52,6 +52,27 @@ describe('generation loop over DecoderRuntime (fake sessions)', () => {
     expect(await run('float16')).toEqual(await run('float32'));
   });
 
+  it('prefills a long prompt in pieces, with the same tokens, and aborts between pieces', async () => {
+    const prompt = [ids.bos, ...Array.from({ length: 9 }, (_, index) => ids.a + index)];
+    const whole = fakeRuntime();
+    const expected = await generateTokens({ model: whole.runtime, cache: whole.runtime.createCache(), promptIds: prompt, decoder: tokenizer, options: { ...greedy, maxNewTokens: 4 } });
+    const fake = createFakeTextModel({ vocabSize: vocabulary.length, firstMaskedId: 38 });
+    const pieced = new DecoderRuntime({ ...fake, prefillChunkSize: 4 });
+    const actual = await generateTokens({ model: pieced, cache: pieced.createCache(), promptIds: prompt, decoder: tokenizer, options: { ...greedy, maxNewTokens: 4 } });
+    expect(actual.tokenIds).toEqual(expected.tokenIds);
+    expect(fake.decoderSession.fedTokenCounts).toEqual([4, 4, 2, 1, 1, 1]);
+
+    const slow = createFakeTextModel({ vocabSize: vocabulary.length, firstMaskedId: 38, delayMs: 20 });
+    const slowRuntime = new DecoderRuntime({ ...slow, prefillChunkSize: 2 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30); // during the second piece
+    await expect(
+      generateTokens({ model: slowRuntime, cache: slowRuntime.createCache(), promptIds: prompt, decoder: tokenizer, options: { ...greedy, signal: controller.signal } }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(slow.decoderSession.runCount).toBe(2);
+    expect(() => new DecoderRuntime({ ...slow, prefillChunkSize: 0 })).toThrow(/prefillChunkSize is 0/);
+  });
+
   it('stops on a stop token, returns it in tokenIds but not in the text', async () => {
     const prompt = [ids.bos, ids.a];
     const { runtime } = fakeRuntime({ nextToken: scripted(() => prompt.length, [ids.a + 7, ids.a + 4, ids.endOfTurn, ids.a]) });

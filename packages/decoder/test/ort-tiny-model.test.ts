@@ -75,6 +75,16 @@ describe.each([
     expect(maxAbsDifference(stepLogits[0]!, reference.firstLogits)).toBeLessThan(1e-3);
   });
 
+  it('generates the same tokens when the prompt is prefilled in pieces smaller than the window', async () => {
+    const folder = await tinyModelFolder(shape, seed);
+    const pieced = (await loadDecoderRuntime({ files: new NodeDirectoryModelFiles(folder), backend, prefillChunkSize: 3 })).runtime;
+    const result = await generateTokens({
+      model: pieced, cache: pieced.createCache(), promptIds: prompt, decoder: noText,
+      options: { temperature: 0, maxNewTokens: 12, stopTokenIds: [] },
+    });
+    expect(result.tokenIds).toEqual(referenceGreedy(config, lookup, prompt, 12).tokens);
+  });
+
   it('gives the same logits whether the past was prefilled in one piece, in pieces, or cut back and refilled', async () => {
     const whole = await runtime.forward(prompt, runtime.createCache());
     const pieces = runtime.createCache();

@@ -35,6 +35,8 @@ export interface CreateGemma3nParams {
   sessionOptions?: SessionOptions;
   /** A tokenizer to use instead of the folder's tokenizer.json. */
   tokenizer?: PromptTokenizer;
+  /** Longest piece a prompt is prefilled in (default 512); bounds attention memory on long prompts. */
+  prefillChunkSize?: number;
 }
 
 export type Gemma3nLoadOptions = Omit<CreateGemma3nParams, 'files'> & {
@@ -55,6 +57,7 @@ export async function createGemma3n(params: CreateGemma3nParams): Promise<Gemma3
     backend,
     dtype: params.dtype,
     sessionOptions: params.sessionOptions,
+    prefillChunkSize: params.prefillChunkSize,
   });
   const defaults = await readGenerationDefaults(params.files, loaded.config);
   return new Gemma3n({ runtime: loaded.runtime, config: loaded.config, tokenizer, defaults, backend, files: params.files });

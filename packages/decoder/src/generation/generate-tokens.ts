@@ -13,7 +13,7 @@ export interface TokenModel {
   /** Ids from here on are never sampled (vocab_size_per_layer_input). */
   readonly firstMaskedId: number;
   /** Feeds `tokenIds` after the cache, extends it, returns the last position's logits. */
-  forward(tokenIds: readonly number[], cache: KvCache): Promise<Float32Array>;
+  forward(tokenIds: readonly number[], cache: KvCache, options?: { signal?: AbortSignal }): Promise<Float32Array>;
 }
 
 /** One generated token and the text it adds (possibly '' while a character or stop string is pending). */
@@ -121,7 +121,7 @@ export function streamTokens(params: GenerateTokensParams): GenerationStream {
 
     try {
       throwIfAborted(signal);
-      let logits = await model.forward(promptIds, cache);
+      let logits = await model.forward(promptIds, cache, { signal });
       prefillEndTime = now();
       for (let step = 0; ; step++) {
         throwIfAborted(signal);

@@ -21,6 +21,8 @@ export interface LoadDecoderRuntimeParams {
   sessionOptions?: SessionOptions;
   /** The parsed config.json, when the caller has it already. */
   config?: Gemma3nConfig;
+  /** See DecoderRuntimeParams.prefillChunkSize (default 512). */
+  prefillChunkSize?: number;
 }
 
 export interface LoadedDecoderRuntime {
@@ -72,6 +74,7 @@ export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Prom
     embedFileName: fileNames.embed_tokens,
     decoderFileName: fileNames.decoder_model_merged,
     backendName: backend.name,
+    prefillChunkSize: params.prefillChunkSize,
   });
   return { runtime, config, fileNames };
 }

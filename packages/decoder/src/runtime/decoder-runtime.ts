@@ -1,5 +1,5 @@
 import { Tensor } from 'onnxruntime-common';
-import { BackendError, ModelFileError } from '@gemma3n/core';
+import { BackendError, InputError, ModelFileError } from '@gemma3n/core';
 import type { TokenModel } from '../generation/generate-tokens';
 import { KvCache } from './kv-cache';
 import { declaredInput, type ModelSession } from './model-session';
@@ -26,6 +26,18 @@ export interface DecoderRuntimeParams {
   decoderFileName?: string;
   /** The backend that created the sessions, for error messages. */
   backendName?: string;
+  /**
+   * Longest piece a prompt is prefilled in (default 512). Attention over a whole long prompt at
+   * once needs heads × S × S scores (2 GB for an 8k E2B prompt); pieces bound that to
+   * heads × chunk × S and give an abort a chance between them. `Infinity` prefills at once.
+   */
+  prefillChunkSize?: number;
+}
+
+/** Options of one `forward` call. */
+export interface ForwardOptions {
+  /** Checked between prefill pieces; an abort rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 const pastPattern = /^past_key_values\.(\d+)\.(key|value)$/;
@@ -49,6 +61,7 @@ export class DecoderRuntime implements TokenModel {
   /** Element types the decoder declares for the embedder's outputs, where it declares them. */
   private readonly embeddingTypes: { inputsEmbeds?: Tensor.Type; perLayerInputs?: Tensor.Type };
   private readonly backendName: string;
+  private readonly prefillChunkSize: number;
 
   constructor(params: DecoderRuntimeParams) {
     this.config = params.config;
@@ -58,6 +71,11 @@ export class DecoderRuntime implements TokenModel {
     const decoderFile = params.decoderFileName ?? 'decoder_model_merged';
     this.fileNames = { embed: embedFile, decoder: decoderFile };
     this.backendName = params.backendName ?? 'unknown';
+    const chunk = params.prefillChunkSize ?? 512;
+    if (!(chunk === Infinity || (Number.isSafeInteger(chunk) && chunk >= 1))) {
+      throw new InputError({ field: 'prefillChunkSize', value: chunk, expected: 'an integer ≥ 1, or Infinity' });
+    }
+    this.prefillChunkSize = chunk;
     requireNames(params.embedSession.inputNames, ['input_ids'], embedFile, 'input');
     requireNames(params.embedSession.outputNames, ['inputs_embeds', 'per_layer_inputs'], embedFile, 'output');
     requireNames(params.decoderSession.inputNames, ['inputs_embeds', 'per_layer_inputs'], decoderFile, 'input');
@@ -113,8 +131,17 @@ export class DecoderRuntime implements TokenModel {
    * Feeds `tokenIds` after what `cache` holds, extends the cache, and returns the logits of
    * the last new position (the only row generation uses).
    */
-  async forward(tokenIds: readonly number[], cache: KvCache): Promise<Float32Array> {
+  async forward(tokenIds: readonly number[], cache: KvCache, options: ForwardOptions = {}): Promise<Float32Array> {
     if (tokenIds.length === 0) throw new RangeError('forward needs at least one token');
+    let logits: Float32Array | undefined;
+    for (let start = 0; start < tokenIds.length; start += this.prefillChunkSize) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new DOMException('The generation was aborted', 'AbortError');
+      logits = await this.forwardPiece(tokenIds.slice(start, start + this.prefillChunkSize), cache);
+    }
+    return logits!;
+  }
+
+  private async forwardPiece(tokenIds: readonly number[], cache: KvCache): Promise<Float32Array> {
     const pastLength = cache.length;
     const newLength = tokenIds.length;
     const embedded = await this.runSession(this.embedSession, this.fileNames.embed, {
