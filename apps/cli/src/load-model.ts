@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Gemma3n } from '@gemma3n/gemma3n/node';
 import type { GenerationOptions } from '@gemma3n/gemma3n';
 import type { GenerationFlags } from './generation-flags';
@@ -6,6 +7,12 @@ export type LoadedModel = Awaited<ReturnType<typeof Gemma3n.load>>;
 
 /** Loads the model folder named by `--model` with the `--threads` / `--dtype` settings. */
 export async function loadModel(flags: GenerationFlags): Promise<LoadedModel> {
+  if (!/^https?:\/\//i.test(flags.model) && !statSync(flags.model, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(
+      `model folder ${flags.model} does not exist; make a demo one with \`gemma3n make-tiny ${flags.model}\` ` +
+        'or convert a checkpoint with `gemma3n convert`',
+    );
+  }
   const started = performance.now();
   const model = await Gemma3n.load(flags.model, {
     dtype: flags.dtype as never,

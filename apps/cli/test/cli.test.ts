@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,9 +75,15 @@ describe('gemma3n CLI', () => {
     expect(notNumber.stderr).toMatch(/--temperature expects a number, got "warm"/);
   });
 
-  it('names the missing file when the model folder is incomplete', async () => {
-    const result = await cli(['run', '--model', join(workDir, 'no-such-model'), '--prompt', 'hi']);
+  it('says when the model folder does not exist, and names the missing file when it is incomplete', async () => {
+    const missing = await cli(['run', '--model', join(workDir, 'no-such-model'), '--prompt', 'hi']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/model folder .*no-such-model does not exist/);
+    const incomplete = join(workDir, 'incomplete');
+    cpSync(modelDir, incomplete, { recursive: true });
+    rmSync(join(incomplete, 'onnx', 'embed_tokens.onnx'));
+    const result = await cli(['run', '--model', incomplete, '--prompt', 'hi']);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/config\.json/);
+    expect(result.stderr).toMatch(/embed_tokens\.onnx/);
   });
 });
