@@ -31,7 +31,7 @@ export function resizeRgb(image: RgbPixels, options: ResizeOptions): RgbPixels {
   if (arithmetic === 'torchvision-float32') {
     const horizontal = antialiasAxisFloat32(image.width, width);
     const vertical = antialiasAxisFloat32(image.height, height);
-    const resized = resampleFloat(image, horizontal, vertical, true);
+    const resized = resampleFloat(image, horizontal, vertical, true, true);
     return { width, height, channels: 3, data: roundToBytesHalfEven(resized.data) };
   }
   const horizontal = antialiasAxisFloat64(image.width, width);

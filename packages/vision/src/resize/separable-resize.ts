@@ -16,17 +16,22 @@ export interface InterleavedImage<Data> {
 const identity = (value: number): number => value;
 
 /**
- * Floating-point passes with no rounding in between. With `float32`, every product and sum is
- * rounded to float32 as PyTorch's float kernel (`interpolate_aa_single_dim`) does; without, the
- * arithmetic is float64.
+ * Floating-point passes with no rounding in between. With `float32`, every sum is rounded to
+ * float32 as PyTorch's float kernel (`interpolate_aa_single_dim`) does: `output = t0·w0`, then
+ * `output += t·w` per tap. With `fusedMultiplyAdd` those `+=` are fused (the product is not
+ * rounded on its own), which is what a compiler emits on FMA hardware when it contracts the
+ * statement (clang by default, CUDA); without, the product is rounded first. Without `float32`
+ * the arithmetic is float64.
  */
 export function resampleFloat(
   image: InterleavedImage<ArrayLike<number>>,
   horizontal: ResampleAxis,
   vertical: ResampleAxis,
   float32: boolean,
+  fusedMultiplyAdd = false,
 ): InterleavedImage<Float64Array> {
   const round = float32 ? Math.fround : identity;
+  const roundProduct = fusedMultiplyAdd ? identity : round;
   const { channels } = image;
   let current: InterleavedImage<ArrayLike<number>> = image;
 
@@ -46,7 +51,7 @@ export function resampleFloat(
           let sum = round((source[base] as number) * (weights[weightOffset] as number));
           for (let tap = 1; tap < length; tap++) {
             base += channels;
-            sum = round(sum + round((source[base] as number) * (weights[weightOffset + tap] as number)));
+            sum = round(sum + roundProduct((source[base] as number) * (weights[weightOffset + tap] as number)));
           }
           target[(y * outputSize + x) * channels + channel] = length > 0 ? sum : 0;
         }
@@ -71,7 +76,7 @@ export function resampleFloat(
         let sum = round((source[base] as number) * (weights[weightOffset] as number));
         for (let tap = 1; tap < length; tap++) {
           base += rowLength;
-          sum = round(sum + round((source[base] as number) * (weights[weightOffset + tap] as number)));
+          sum = round(sum + roundProduct((source[base] as number) * (weights[weightOffset + tap] as number)));
         }
         target[targetRow + index] = length > 0 ? sum : 0;
       }
