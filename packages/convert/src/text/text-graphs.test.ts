@@ -149,6 +149,16 @@ describe.each(TINY_SHAPE_NAMES)('text graphs on %s', (name) => {
       expect(proto.graph!.node!.every((node) => !node.domain)).toBe(true);
       const inlineLarge = proto.graph!.initializer!.filter((tensor) => (tensor.rawData?.length ?? 0) >= 1024).map((tensor) => tensor.name);
       expect(inlineLarge).toEqual([]);
+      if (file === 'decoder_model_merged.onnx') {
+        // KV-sharing consumers compute only q and o_proj: their checkpoint k_proj/v_proj/k_norm are not used.
+        const names = proto.graph!.initializer!.map((tensor) => tensor.name!);
+        const { numHiddenLayers, numKvSharedLayers } = model.config.text;
+        for (let layer = 0; layer < numHiddenLayers; layer++) {
+          const hasOwnKeys = names.includes(`/model/layers.${layer}/attn/k_proj/weight`);
+          expect(hasOwnKeys, `layer ${layer} k_proj`).toBe(layer < numHiddenLayers - numKvSharedLayers);
+          expect(names.includes(`/model/layers.${layer}/attn/q_proj/weight`)).toBe(true);
+        }
+      }
     }
   });
 
