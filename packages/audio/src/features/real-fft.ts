@@ -249,34 +249,106 @@ export class RealFft {
     }
   }
 
-  /** Radix-2 stages from block size `firstBlockSize` up to halfSize. */
+  /**
+   * Radix-2 stages from block size `firstBlockSize` up to halfSize, taken two at a time: the
+   * stages of block sizes 2m and 4m touch the same four points a, a+m, a+2m, a+3m, so doing
+   * both while those are in registers halves the loads and stores. A lone last stage (odd
+   * count) runs by itself.
+   */
   private remainingStages(firstBlockSize: number): void {
+    const halfSize = this.halfSize;
+    let blockSize = firstBlockSize;
+    for (; blockSize * 2 <= halfSize; blockSize *= 4) this.stagePair(blockSize);
+    if (blockSize <= halfSize) this.singleStage(blockSize);
+  }
+
+  /** The stages of block size `blockSize` (= 2m) and 2·blockSize (= 4m) in one pass. */
+  private stagePair(blockSize: number): void {
     const halfSize = this.halfSize;
     const real = this.workReal;
     const imaginary = this.workImaginary;
     const butterflyCos = this.butterflyCos;
     const butterflySin = this.butterflySin;
-    for (let blockSize = firstBlockSize; blockSize <= halfSize; blockSize <<= 1) {
-      const half = blockSize >> 1;
-      const twiddleStep = halfSize / blockSize;
-      // Twiddle-major order: each twiddle is loaded once per stage, not once per butterfly.
-      for (let offset = 0, twiddle = 0; offset < half; offset++, twiddle += twiddleStep) {
-        // Twiddle e^(−2πi·offset/blockSize) = cos − i·sin.
-        const cos = butterflyCos[twiddle]!;
-        const sin = butterflySin[twiddle]!;
-        for (let indexA = offset; indexA < halfSize; indexA += blockSize) {
-          const indexB = indexA + half;
-          const realB = real[indexB]!;
-          const imaginaryB = imaginary[indexB]!;
-          const productReal = cos * realB + sin * imaginaryB;
-          const productImaginary = cos * imaginaryB - sin * realB;
-          const realA = real[indexA]!;
-          const imaginaryA = imaginary[indexA]!;
-          real[indexB] = realA - productReal;
-          imaginary[indexB] = imaginaryA - productImaginary;
-          real[indexA] = realA + productReal;
-          imaginary[indexA] = imaginaryA + productImaginary;
-        }
+    const quarter = blockSize >> 1; // m
+    const outerSize = blockSize << 1; // 4m
+    const innerStep = halfSize / blockSize; // twiddle index step for W_2m
+    const outerStep = innerStep >> 1; // for W_4m
+    for (let offset = 0; offset < quarter; offset++) {
+      // W_2m^j = cos − i·sin, shared by both inner butterflies.
+      const innerCos = butterflyCos[offset * innerStep]!;
+      const innerSin = butterflySin[offset * innerStep]!;
+      // W_4m^j; the second outer butterfly uses W_4m^(j+m) = −i·W_4m^j.
+      const outerCos = butterflyCos[offset * outerStep]!;
+      const outerSin = butterflySin[offset * outerStep]!;
+      for (let indexA = offset; indexA < halfSize; indexA += outerSize) {
+        const indexB = indexA + quarter;
+        const indexC = indexB + quarter;
+        const indexD = indexC + quarter;
+        // Inner stage: (a, b) and (c, d) with W_2m^j.
+        const realB = real[indexB]!;
+        const imaginaryB = imaginary[indexB]!;
+        const productRealB = innerCos * realB + innerSin * imaginaryB;
+        const productImaginaryB = innerCos * imaginaryB - innerSin * realB;
+        const realD = real[indexD]!;
+        const imaginaryD = imaginary[indexD]!;
+        const productRealD = innerCos * realD + innerSin * imaginaryD;
+        const productImaginaryD = innerCos * imaginaryD - innerSin * realD;
+        const realA = real[indexA]!;
+        const imaginaryA = imaginary[indexA]!;
+        const realC = real[indexC]!;
+        const imaginaryC = imaginary[indexC]!;
+        const realA1 = realA + productRealB;
+        const imaginaryA1 = imaginaryA + productImaginaryB;
+        const realB1 = realA - productRealB;
+        const imaginaryB1 = imaginaryA - productImaginaryB;
+        const realC1 = realC + productRealD;
+        const imaginaryC1 = imaginaryC + productImaginaryD;
+        const realD1 = realC - productRealD;
+        const imaginaryD1 = imaginaryC - productImaginaryD;
+        // Outer stage: (a, c) with W_4m^j, (b, d) with −i·W_4m^j.
+        const productRealC = outerCos * realC1 + outerSin * imaginaryC1;
+        const productImaginaryC = outerCos * imaginaryC1 - outerSin * realC1;
+        const rotatedRealD = outerCos * realD1 + outerSin * imaginaryD1;
+        const rotatedImaginaryD = outerCos * imaginaryD1 - outerSin * realD1;
+        // Multiplying by −i: (x + iy)·(−i) = y − ix.
+        const productRealD1 = rotatedImaginaryD;
+        const productImaginaryD1 = -rotatedRealD;
+        real[indexA] = realA1 + productRealC;
+        imaginary[indexA] = imaginaryA1 + productImaginaryC;
+        real[indexC] = realA1 - productRealC;
+        imaginary[indexC] = imaginaryA1 - productImaginaryC;
+        real[indexB] = realB1 + productRealD1;
+        imaginary[indexB] = imaginaryB1 + productImaginaryD1;
+        real[indexD] = realB1 - productRealD1;
+        imaginary[indexD] = imaginaryB1 - productImaginaryD1;
+      }
+    }
+  }
+
+  /** One radix-2 stage of block size `blockSize`. */
+  private singleStage(blockSize: number): void {
+    const halfSize = this.halfSize;
+    const real = this.workReal;
+    const imaginary = this.workImaginary;
+    const half = blockSize >> 1;
+    const twiddleStep = halfSize / blockSize;
+    // Twiddle-major order: each twiddle is loaded once per stage, not once per butterfly.
+    for (let offset = 0; offset < half; offset++) {
+      // Twiddle e^(−2πi·offset/blockSize) = cos − i·sin.
+      const cos = this.butterflyCos[offset * twiddleStep]!;
+      const sin = this.butterflySin[offset * twiddleStep]!;
+      for (let indexA = offset; indexA < halfSize; indexA += blockSize) {
+        const indexB = indexA + half;
+        const realB = real[indexB]!;
+        const imaginaryB = imaginary[indexB]!;
+        const productReal = cos * realB + sin * imaginaryB;
+        const productImaginary = cos * imaginaryB - sin * realB;
+        const realA = real[indexA]!;
+        const imaginaryA = imaginary[indexA]!;
+        real[indexB] = realA - productReal;
+        imaginary[indexB] = imaginaryA - productImaginary;
+        real[indexA] = realA + productReal;
+        imaginary[indexA] = imaginaryA + productImaginary;
       }
     }
   }
