@@ -111,6 +111,21 @@ describe('extractFeatures', () => {
     }
   });
 
+  it.each([250, 500, 2000, 3500, 6000, 7000])(
+    'puts a %i Hz sine in the mel filter that weighs its frequency most (HTK formula)',
+    (frequency) => {
+      const edges = slowMelEdges();
+      const bin = frequency / 15.625; // every test frequency sits on an FFT bin
+      const weights = Array.from({ length: 128 }, (_, filter) => slowMelWeight(edges, filter, bin));
+      const expected = weights.indexOf(Math.max(...weights));
+      // Only frequencies well inside one filter make a fair test (no near-tie with a neighbour).
+      expect(weights[expected]!).toBeGreaterThan(0.6);
+      const samples = Float32Array.from({ length: 8000 }, (_, n) => 0.5 * Math.sin((2 * Math.PI * frequency * n) / 16_000));
+      const row = extractFeatures(samples).features.subarray(20 * 128, 21 * 128);
+      expect(row.indexOf(Math.max(...row))).toBe(expected);
+    },
+  );
+
   it.each([
     // [input length, padded length, frames]
     [1, 128, 0],
