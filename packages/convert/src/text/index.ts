@@ -2,3 +2,4 @@ export { writeTextGraphs, EMBED_TOKENS_FILE, DECODER_FILE, type WriteTextGraphsO
 export { buildEmbedTokensGraph } from './embed-tokens-graph';
 export { buildDecoderGraph, validateTextConfig } from './decoder-graph';
 export { inverseNormalCdf, normalCdf } from './inverse-normal-cdf';
+export { supportsRowReads, type RowRangeReader } from './row-range-source';
