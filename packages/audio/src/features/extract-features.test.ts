@@ -160,6 +160,14 @@ describe('extractFeatures', () => {
     expect(extractFeatures(new Float32Array(960_000)).frames).toBe(2997);
   });
 
+  it('rounds a maxLength that is not a multiple of 128 up to one before truncating, as transformers does', () => {
+    const result = extractFeatures(testSpeechLikeSignal(5000), { maxLength: 1000 });
+    expect(result.sampleCount).toBe(1024);
+    expect(result.truncated).toBe(true);
+    expect(result.frames).toBe(4);
+    expect(extractFeatures(testSpeechLikeSignal(1024), { maxLength: 1000 }).truncated).toBe(false);
+  });
+
   it('pads a batch to its longest clip; the mask marks where each clip ends', () => {
     const extractor = new AudioFeatureExtractor();
     const [long, short] = extractor.extractBatch([testSpeechLikeSignal(16_000, 1), testSpeechLikeSignal(8000, 2)]);

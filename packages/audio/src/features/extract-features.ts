@@ -19,7 +19,7 @@ export interface AudioFeatures {
   mask: Uint8Array;
   /** Real samples used, after truncation (the padding is not counted). */
   sampleCount: number;
-  /** True when the input was longer than `maxLength` and its tail was dropped. */
+  /** True when the input was longer than `maxLength` (30 s) and its tail was dropped. */
   truncated: boolean;
 }
 
@@ -124,15 +124,23 @@ export class AudioFeatureExtractor {
     }
   }
 
-  /** Length after truncation to maxLength and padding to a multiple of padToMultipleOf. */
-  private paddedLength(sampleCount: number): number {
+  /**
+   * Samples kept: like transformers' `_truncate`, a maxLength that is not a multiple of
+   * padToMultipleOf is first rounded up to one (480000 already is: 3750 × 128).
+   */
+  private keptLength(sampleCount: number): number {
     const { maxLength, padToMultipleOf } = this.options;
-    return Math.ceil(Math.min(sampleCount, maxLength) / padToMultipleOf) * padToMultipleOf;
+    return Math.min(sampleCount, Math.ceil(maxLength / padToMultipleOf) * padToMultipleOf);
+  }
+
+  /** Length after truncation and padding to a multiple of padToMultipleOf. */
+  private paddedLength(sampleCount: number): number {
+    const padToMultipleOf = this.options.padToMultipleOf;
+    return Math.ceil(this.keptLength(sampleCount) / padToMultipleOf) * padToMultipleOf;
   }
 
   private extractPadded(samples: AudioSamples, paddedLength: number, field: string): AudioFeatures {
     const {
-      maxLength,
       frameLength,
       hopLength,
       featureSize,
@@ -143,8 +151,8 @@ export class AudioFeatureExtractor {
       perBinMean,
       perBinStddev,
     } = this.options;
-    const truncated = samples.length > maxLength;
-    const sampleCount = Math.min(samples.length, maxLength);
+    const sampleCount = this.keptLength(samples.length);
+    const truncated = sampleCount < samples.length;
     // The reference pads and casts to float32 before framing; copying also frees the inner loop
     // from bounds checks against the real length.
     const padded = new Float32Array(paddedLength);

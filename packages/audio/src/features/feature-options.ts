@@ -32,7 +32,10 @@ export interface FeatureOptions {
   perBinMean: readonly number[] | undefined;
   /** Divides each log-mel bin when given, after the mean (`per_bin_stddev`). */
   perBinStddev: readonly number[] | undefined;
-  /** Samples kept; longer input is truncated (`max_length` of the call, 30 s). */
+  /**
+   * Samples kept; longer input is truncated (`max_length` of the call, 30 s). As in
+   * transformers, a value that is not a multiple of padToMultipleOf is rounded up to one.
+   */
   maxLength: number;
   /** The padded length is a multiple of this (`pad_to_multiple_of` of the call). */
   padToMultipleOf: number;
