@@ -144,12 +144,7 @@ function toImagePixels(
   if (depth === undefined || depth === 'uchar') {
     return { width, height, channels, data: new Uint8Array(data.buffer, data.byteOffset, count) };
   }
-  if (depth === 'ushort') {
-    // 16-bit PNGs: keep the high byte, as PIL does when it opens 16-bit RGB(A) as 8-bit modes.
-    const wide = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + count * 2));
-    const narrow = new Uint8Array(count);
-    for (let index = 0; index < count; index++) narrow[index] = (wide[index] as number) >> 8;
-    return { width, height, channels, data: narrow };
-  }
-  throw new UnsupportedError({ feature: 'decoded sample depth', value: depth, supported: ['uchar', 'ushort'] });
+  // sharp already reduces 16-bit PNGs to their high byte for sRGB output (as PIL does); any
+  // other depth would be a sharp behaviour change, reported rather than misread.
+  throw new UnsupportedError({ feature: 'decoded sample depth', value: depth, supported: ['uchar'] });
 }
