@@ -14,6 +14,8 @@ interface WavSpec {
   before?: { id: string; body: Uint8Array }[];
   between?: { id: string; body: Uint8Array }[];
   blockAlign?: number;
+  /** Write the data chunk before the fmt chunk (legal RIFF, if unusual). */
+  dataFirst?: boolean;
 }
 
 function chunk(id: string, body: Uint8Array): Uint8Array {
@@ -45,12 +47,9 @@ function buildWav(spec: WavSpec): Uint8Array {
     view.setUint16(24, spec.extensibleSubformat!, true);
     format.set([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71], 26);
   }
-  const parts = [
-    ...(spec.before ?? []).map((extra) => chunk(extra.id, extra.body)),
-    chunk('fmt ', format),
-    ...(spec.between ?? []).map((extra) => chunk(extra.id, extra.body)),
-    chunk('data', spec.data),
-  ];
+  const middle = [chunk('fmt ', format), ...(spec.between ?? []).map((extra) => chunk(extra.id, extra.body)), chunk('data', spec.data)];
+  if (spec.dataFirst) middle.reverse();
+  const parts = [...(spec.before ?? []).map((extra) => chunk(extra.id, extra.body)), ...middle];
   const bodyLength = 4 + parts.reduce((sum, part) => sum + part.length, 0);
   const file = new Uint8Array(8 + bodyLength);
   const fileView = new DataView(file.buffer);
@@ -146,6 +145,8 @@ describe('readWav', () => {
     const larger = new Uint8Array(bytes.length + 10);
     larger.set(bytes, 5);
     expect(Array.from(readWav(larger.subarray(5, 5 + bytes.length)).samples)).toEqual([0.5, -0.5]);
+    const dataFirst = buildWav({ channels: 1, bitsPerSample: 16, data: littleEndian([16384, -16384], 2), dataFirst: true });
+    expect(Array.from(readWav(dataFirst).samples)).toEqual([0.5, -0.5]);
   });
 
   it('reads any sample rate and an empty data chunk', () => {
