@@ -13,3 +13,4 @@ export {
 export { pixelValues, type PixelValues } from './preprocess/pixel-values';
 export { resizeRgb, type ResizeOptions } from './resize/resize-image';
 export { loadImage, type BrowserImageSource } from './load/load-image-browser';
+export { detectImageFormat, supportedImageFormats, type ImageFormat } from './load/image-format';

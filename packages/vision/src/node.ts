@@ -6,7 +6,6 @@ import { createNodeImageLoader } from './load/load-image-node';
 
 export * from './index';
 export { createNodeImageLoader, type NodeImageSource } from './load/load-image-node';
-export { detectImageFormat, supportedImageFormats, type ImageFormat } from './load/image-format';
 
 /**
  * Decodes a PNG, JPEG, WebP or GIF (first frame) from a path, a `file:` URL or bytes into
