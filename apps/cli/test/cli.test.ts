@@ -10,9 +10,11 @@ import { Gemma3n } from '@gemma3n/gemma3n/node';
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+async function cli(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    const child = run(process.execPath, [bin, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    if (input !== undefined) child.child.stdin?.end(input);
+    const { stdout, stderr } = await child;
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failure = error as { stdout: string; stderr: string; code: number };
@@ -63,6 +65,24 @@ describe('gemma3n CLI', () => {
     const expected = await model.generate({ messages: [{ role: 'user', content: 'Hello there' }], doSample: false, maxNewTokens: 8 });
     await model.dispose();
     expect(result.stdout).toBe(`${expected.text}\n`);
+  });
+
+  it('chat keeps the KV cache between piped turns and /reset clears it', async () => {
+    const turns = 'Hello there\nAnd then?\n/reset\nHello there\n/exit\n';
+    const result = await cli(['chat', '--model', modelDir, '--greedy', '--max-new-tokens', '6'], turns);
+    expect(result.code, result.stderr).toBe(0);
+    const answers = result.stdout.split('\n').slice(0, 3);
+    const reused = [...result.stderr.matchAll(/(\d+) tokens reused from the cache/g)].map((match) => Number(match[1]));
+    expect(reused).toHaveLength(3);
+    expect(reused[0]).toBe(0);
+    expect(reused[1]).toBeGreaterThan(10); // the whole first turn came from the cache
+    expect(reused[2]).toBe(0); // after /reset
+    const model = await Gemma3n.load(modelDir);
+    const chat = model.chat();
+    const first = await chat.send('Hello there', { doSample: false, maxNewTokens: 6 });
+    const second = await chat.send('And then?', { doSample: false, maxNewTokens: 6 });
+    await model.dispose();
+    expect(answers).toEqual([first.text, second.text, first.text]);
   });
 
   it('rejects invalid sampling values with a message naming the option', async () => {

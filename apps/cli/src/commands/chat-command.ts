@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { addGenerationFlags, type GenerationFlags } from '../generation-flags';
-import { describeStats, generationOptions, loadModel } from '../load-model';
+import { describeStats, generationOptions, type LoadedModel, loadModel } from '../load-model';
 import { describeError } from '../output';
 
 const help = 'type a message; /reset starts over, /exit (or Ctrl-D) quits';
@@ -12,43 +12,46 @@ export function chatCommand(): Command {
   return command.action(async (flags: GenerationFlags) => {
     const model = await loadModel(flags);
     const chat = model.chat();
+    // Lines are read through the async iterator, which buffers them: piped input (a script
+    // feeding several turns) arrives while a turn is still generating and must not be lost.
     const terminal = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
+    const prompt = () => process.stderr.write('> ');
     process.stderr.write(`${help}\n`);
+    prompt();
     try {
-      for (;;) {
-        let line: string;
-        try {
-          line = await terminal.question('> ');
-        } catch {
-          break; // stdin closed
-        }
+      for await (const line of terminal) {
         const text = line.trim();
-        if (text === '') continue;
         if (text === '/exit' || text === '/quit') break;
         if (text === '/reset') {
           chat.reset();
           process.stderr.write('conversation cleared\n');
-          continue;
+        } else if (text !== '') {
+          await answer(chat, text, flags);
         }
-        const abort = new AbortController();
-        const onInterrupt = () => abort.abort(new Error('interrupted'));
-        process.once('SIGINT', onInterrupt);
-        try {
-          const stream = chat.stream(text, generationOptions(flags, abort.signal));
-          for await (const delta of stream) process.stdout.write(delta.text);
-          const result = await stream.result;
-          process.stdout.write('\n');
-          process.stderr.write(`${describeStats(result)}; ${result.reusedTokens} tokens reused from the cache\n`);
-        } catch (error) {
-          process.stdout.write('\n');
-          process.stderr.write(`error: ${describeError(error)}\n`);
-        } finally {
-          process.off('SIGINT', onInterrupt);
-        }
+        prompt();
       }
     } finally {
       terminal.close();
       await model.dispose();
     }
   });
+}
+
+/** One turn: streams the answer; Ctrl-C stops this answer only, errors end the turn, not the chat. */
+async function answer(chat: ReturnType<LoadedModel['chat']>, text: string, flags: GenerationFlags): Promise<void> {
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onInterrupt);
+  try {
+    const stream = chat.stream(text, generationOptions(flags, abort.signal));
+    for await (const delta of stream) process.stdout.write(delta.text);
+    const result = await stream.result;
+    process.stdout.write('\n');
+    process.stderr.write(`${describeStats(result)}; ${result.reusedTokens} tokens reused from the cache\n`);
+  } catch (error) {
+    process.stdout.write('\n');
+    process.stderr.write(`error: ${describeError(error)}\n`);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }
