@@ -205,6 +205,13 @@ describe('extractFeatures', () => {
       perBinStddev: new Array(128).fill(2),
     });
     expect(normalised.features[0]).toBeCloseTo((Math.log(1e-5) - 1) / 2, 6);
+    // Scaling the input by 2 scales every magnitude by 2: log-mel + ln 2 wherever above the floor.
+    const signal = testSpeechLikeSignal(16_000);
+    const plain = extractFeatures(signal);
+    const doubled = extractFeatures(signal, { inputScaleFactor: 2 });
+    for (const index of [0, 500, 5000, 12_000]) {
+      expect(doubled.features[index]! - plain.features[index]!).toBeCloseTo(Math.log(2), 4);
+    }
   });
 
   it('reads the release preprocessor_config.json fields', () => {

@@ -156,12 +156,14 @@ export class AudioFeatureExtractor {
     // The reference pads and casts to float32 before framing; copying also frees the inner loop
     // from bounds checks against the real length.
     const padded = new Float32Array(paddedLength);
+    // Scaling, like the rest of the framing, is a float32 product there.
+    const scale = Math.fround(inputScaleFactor);
     for (let index = 0; index < sampleCount; index++) {
       const value = samples[index]!;
       if (!Number.isFinite(value)) {
         throw new InputError({ field: `${field}[${index}]`, value, expected: 'a finite number' });
       }
-      padded[index] = inputScaleFactor === 1 ? value : value * inputScaleFactor;
+      padded[index] = scale === 1 ? value : Math.fround(value) * scale;
     }
 
     const frames = this.framesForPaddedLength(paddedLength);

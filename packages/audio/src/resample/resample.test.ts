@@ -17,25 +17,26 @@ function middle(signal: Float32Array): Float32Array {
  * is known, so this is the amplitude the resampler kept, independent of phase).
  */
 function toneAmplitude(signal: Float32Array, frequency: number, rate: number, offset: number): number {
-  let ss = 0;
-  let cc = 0;
-  let sc = 0;
-  let ys = 0;
-  let yc = 0;
+  // Normal equations of signal ≈ a·sin + b·cos.
+  let sinSquares = 0;
+  let cosSquares = 0;
+  let sinCos = 0;
+  let signalSin = 0;
+  let signalCos = 0;
   for (let index = 0; index < signal.length; index++) {
     const angle = (2 * Math.PI * frequency * (index + offset)) / rate;
-    const s = Math.sin(angle);
-    const c = Math.cos(angle);
-    ss += s * s;
-    cc += c * c;
-    sc += s * c;
-    ys += signal[index]! * s;
-    yc += signal[index]! * c;
+    const sinValue = Math.sin(angle);
+    const cosValue = Math.cos(angle);
+    sinSquares += sinValue * sinValue;
+    cosSquares += cosValue * cosValue;
+    sinCos += sinValue * cosValue;
+    signalSin += signal[index]! * sinValue;
+    signalCos += signal[index]! * cosValue;
   }
-  const determinant = ss * cc - sc * sc;
-  const a = (ys * cc - yc * sc) / determinant;
-  const b = (yc * ss - ys * sc) / determinant;
-  return Math.hypot(a, b);
+  const determinant = sinSquares * cosSquares - sinCos * sinCos;
+  const sineWeight = (signalSin * cosSquares - signalCos * sinCos) / determinant;
+  const cosineWeight = (signalCos * sinSquares - signalSin * sinCos) / determinant;
+  return Math.hypot(sineWeight, cosineWeight);
 }
 
 function rms(signal: ArrayLike<number>): number {
