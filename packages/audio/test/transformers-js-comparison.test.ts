@@ -6,6 +6,7 @@
 import { Gemma3nAudioFeatureExtractor } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { extractFeatures } from '../src/features/extract-features';
+import { melFilterBankDense } from '../src/features/mel-filter-bank';
 import { testSpeechLikeSignal } from './slow-log-mel';
 
 /** The feature-extractor fields of google/gemma-3n-E2B-it's preprocessor_config.json. */
@@ -76,6 +77,27 @@ describe('transformers.js Gemma3nAudioFeatureExtractor vs ours (Python semantics
       expect(largest).toBeLessThan(5e-4);
     },
   );
+
+  it('builds the same HTK filter bank (bins at linspace(0, 8000, 513), no norm)', () => {
+    const theirs = new Gemma3nAudioFeatureExtractor(releaseConfig) as unknown as { mel_filters: number[][] };
+    expect(theirs.mel_filters).toHaveLength(128);
+    const ours = melFilterBankDense({
+      binCount: 513,
+      filterCount: 128,
+      minFrequency: 125,
+      maxFrequency: 7600,
+      samplingRate: 16_000,
+      fftLength: 1024,
+    });
+    let largest = 0;
+    for (let filter = 0; filter < 128; filter++) {
+      expect(theirs.mel_filters[filter]).toHaveLength(513);
+      for (let bin = 0; bin < 513; bin++) {
+        largest = Math.max(largest, Math.abs(theirs.mel_filters[filter]![bin]! - ours[bin * 128 + filter]!));
+      }
+    }
+    expect(largest).toBeLessThan(1e-12);
+  });
 
   it('gives 5 frames where Python gives 4 for 1100 samples (padded to 1152 = 512 + 4·160)', async () => {
     const samples = testSpeechLikeSignal(1100, 3);
