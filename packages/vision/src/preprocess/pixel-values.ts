@@ -74,17 +74,17 @@ export function pixelValues(images: readonly ImagePixels[], options: Partial<Pre
  * The result is a 256-entry table per channel, so the loop over pixels is a lookup.
  */
 function sampleTransform(options: PreprocessorOptions): Array<(value: number) => number> {
-  const f = Math.fround;
+  const toFloat32 = Math.fround;
   const tables = [0, 1, 2].map((channel) => {
     const table = new Float32Array(256);
     for (let value = 0; value < 256; value++) {
       if (options.doNormalize) {
-        const divisor = options.doRescale ? f(1 / options.rescaleFactor) : 1;
-        const mean = f(f(options.imageMean[channel] as number) * divisor);
-        const std = f(f(options.imageStd[channel] as number) * divisor);
-        table[value] = f(f(value - mean) / std);
+        const divisor = options.doRescale ? toFloat32(1 / options.rescaleFactor) : 1;
+        const mean = toFloat32(toFloat32(options.imageMean[channel] as number) * divisor);
+        const std = toFloat32(toFloat32(options.imageStd[channel] as number) * divisor);
+        table[value] = toFloat32(toFloat32(value - mean) / std);
       } else if (options.doRescale) {
-        table[value] = f(value * f(options.rescaleFactor));
+        table[value] = toFloat32(value * toFloat32(options.rescaleFactor));
       } else {
         table[value] = value;
       }

@@ -71,29 +71,29 @@ export function antialiasAxisFloat64(inputSize: number, outputSize: number): Res
  * there.
  */
 export function antialiasAxisFloat32(inputSize: number, outputSize: number): ResampleAxis {
-  const f = Math.fround;
-  const scale = f(inputSize / outputSize);
+  const toFloat32 = Math.fround;
+  const scale = toFloat32(inputSize / outputSize);
   const support = scale >= 1 ? scale : 1;
-  const inverseScale = scale >= 1 ? f(1 / scale) : 1;
+  const inverseScale = scale >= 1 ? toFloat32(1 / scale) : 1;
   const taps = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(outputSize);
   const count = new Int32Array(outputSize);
   const weights = new Float64Array(outputSize * taps);
   const row = new Float64Array(taps);
   for (let output = 0; output < outputSize; output++) {
-    const centre = f(scale * (output + 0.5));
-    const start = Math.max(Math.trunc(f(centre - support) + 0.5), 0);
-    const end = Math.min(Math.trunc(f(centre + support) + 0.5), inputSize);
+    const centre = toFloat32(scale * (output + 0.5));
+    const start = Math.max(Math.trunc(toFloat32(centre - support) + 0.5), 0);
+    const end = Math.min(Math.trunc(toFloat32(centre + support) + 0.5), inputSize);
     const length = Math.min(Math.max(end - start, 0), taps);
     let total = 0;
     for (let tap = 0; tap < length; tap++) {
-      const argument = f((f(tap + start - centre) + 0.5) * inverseScale);
-      const weight = f(triangle(argument));
+      const argument = toFloat32((toFloat32(tap + start - centre) + 0.5) * inverseScale);
+      const weight = toFloat32(triangle(argument));
       row[tap] = weight;
-      total = f(total + weight);
+      total = toFloat32(total + weight);
     }
     for (let tap = 0; tap < length; tap++) {
-      weights[output * taps + tap] = total !== 0 ? f((row[tap] as number) / total) : (row[tap] as number);
+      weights[output * taps + tap] = total !== 0 ? toFloat32((row[tap] as number) / total) : (row[tap] as number);
     }
     first[output] = start;
     count[output] = length;

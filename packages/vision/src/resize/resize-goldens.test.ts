@@ -50,7 +50,7 @@ function passLikeRecordedTorchBuild(
   at: (line: number, position: number) => number,
   into: (line: number, output: number) => number,
 ): Float64Array {
-  const f = Math.fround;
+  const toFloat32 = Math.fround;
   const target = new Float64Array(lineCount * axis.outputSize);
   for (let line = 0; line < lineCount; line++) {
     for (let output = 0; output < axis.outputSize; output++) {
@@ -58,10 +58,10 @@ function passLikeRecordedTorchBuild(
       const count = axis.count[output] as number;
       const weight = (tap: number) => axis.weights[output * axis.taps + tap] as number;
       const unfused = 4 * Math.floor((count - 1) / 4);
-      let sum = f((source[at(line, start)] as number) * weight(0));
+      let sum = toFloat32((source[at(line, start)] as number) * weight(0));
       for (let tap = 1; tap < count; tap++) {
         const product = (source[at(line, start + tap)] as number) * weight(tap);
-        sum = tap <= unfused ? f(sum + f(product)) : f(sum + product);
+        sum = tap <= unfused ? toFloat32(sum + toFloat32(product)) : toFloat32(sum + product);
       }
       target[into(line, output)] = sum;
     }
