@@ -4,7 +4,7 @@ import { gemma3nPreprocessorDefaults, preprocessorOptionsFromConfig } from './pr
 
 /** The image part of Gemma 3n's merged preprocessor_config.json, with some of its audio keys. */
 const releaseConfig = {
-  do_convert_rgb: null,
+  do_convert_rgb: true,
   do_normalize: false,
   do_rescale: true,
   do_resize: true,
