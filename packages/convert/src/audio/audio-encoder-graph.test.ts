@@ -147,3 +147,34 @@ describe('audio_encoder.onnx', () => {
     }
   });
 });
+
+describe('audio_encoder.onnx with the release front end', () => {
+  // SSCP of the release (channels [128, 32], 128 bins → 64 → 32, flatten 1024) on 30 s of
+  // frames, with a narrow one-layer conformer so the reference stays fast. Checks that the fp32
+  // CumSum statistics over 1500 frames × 8192 values keep up with the float64 reference.
+  it('3000 frames → 188 tokens within tolerance', async () => {
+    const raw = tinyShapeConfig('tiny-window-4');
+    Object.assign(raw['audio_config'] as Record<string, unknown>, { hidden_size: 32, conf_num_hidden_layers: 1, sscp_conv_channel_size: [128, 32] });
+    const releaseFrontEnd = parseGemma3nConfig(raw);
+    const releaseWeights = randomAudioTowerWeights(releaseFrontEnd, { seed: 12, target: randomCheckpointWeights(raw, { seed: 12 }) });
+    const folder = await mkdtemp(join(tmpdir(), 'audio-encoder-release-'));
+    try {
+      await writeAudioEncoderGraph(releaseFrontEnd, releaseWeights, folder);
+      const releaseSession = await ort.InferenceSession.create(join(folder, AUDIO_ENCODER_FILE));
+      const frames = 3000;
+      const clip = features(frames, 7);
+      const mask = Uint8Array.from({ length: frames }, (_, frame) => (frame < 2900 ? 1 : 0));
+      const result = await releaseSession.run({
+        input_features: new ort.Tensor('float32', clip, [1, frames, bins]),
+        input_features_mask: new ort.Tensor('bool', mask, [1, frames]),
+      });
+      await releaseSession.release();
+      const expected = referenceAudioEncoder(releaseFrontEnd, (name) => releaseWeights.get(name), clip, mask, 188);
+      const error = relativeError(result['audio_features']!.data as Float32Array, expected);
+      console.info(`audio_encoder release front end: ${frames} frames, relative error ${error.toExponential(2)}`);
+      expect(error).toBeLessThan(RELATIVE_TOLERANCE);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
