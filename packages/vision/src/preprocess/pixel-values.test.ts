@@ -33,6 +33,23 @@ describe('pixelValues', () => {
     expect(Array.from(result.data.subarray(0, 8))).toEqual(torch);
   });
 
+  it('follows NumPy’s rescale and normalise arithmetic for the Pillow path, and transformers.js’s for plain bilinear', () => {
+    const values = [1, 3, 51, 127, 128, 200, 254, 255];
+    const image = row(...values.map((value): [number, number, number] => [value, value, value]));
+    const size = { height: 1, width: 8 };
+    // Recorded from NumPy: (uint8.astype(float64) * 0.00392156862745098).astype(float32); these
+    // are float32(v / 255) and differ from torch's in the last bit for 3, 51, 127, 200, 254.
+    const numpy = ['3b808081', '3c40c0c1', '3e4ccccd', '3efefeff', '3f008081', '3f48c8c9', '3f7efeff', '3f800000'].map(float32FromHex);
+    for (const options of [{ antialiasArithmetic: 'pillow' as const }, { resample: 'bilinear' as const }]) {
+      expect(Array.from(pixelValues([image], { ...options, doResize: false, size }).data.subarray(0, 8))).toEqual(numpy);
+    }
+    // Recorded from NumPy: (float32 image − float32 mean) / float32 std; transformers.js gives the same here.
+    const normalised = [-0.9921568632125854, -0.9764705896377563, -0.6000000238418579, -0.003921568393707275, 0.003921627998352051, 0.5686274766921997, 0.9921568632125854, 1.0];
+    for (const options of [{ antialiasArithmetic: 'pillow' as const }, { resample: 'bilinear' as const }]) {
+      expect(Array.from(pixelValues([image], { ...options, doResize: false, doNormalize: true, size }).data.subarray(0, 8))).toEqual(normalised);
+    }
+  });
+
   it('drops alpha without compositing, as PIL convert("RGB"): a transparent red pixel stays red', () => {
     const image: ImagePixels = { width: 2, height: 1, channels: 4, data: Uint8Array.from([255, 0, 0, 0, 10, 20, 30, 128]) };
     const result = pixelValues([image], { doResize: false, size: { height: 1, width: 2 } });

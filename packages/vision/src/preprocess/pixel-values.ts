@@ -65,29 +65,42 @@ export function pixelValues(images: readonly ImagePixels[], options: Partial<Pre
 }
 
 /**
- * Per-channel byte → float mapping, reproducing torch's float32 arithmetic:
- * - rescale only: `v · float32(rescale_factor)`, one float32 multiply (torch turns the Python
- *   scalar into float32 first; `v / 255` would differ in the last bit for about half the bytes);
- * - rescale and normalise: HF folds the factor into mean and std (`mean / factor`,
- *   `std / factor`, each float32) and computes `(v − mean') / std'`;
- * - normalise only: `(v − mean) / std` on the 0…255 values.
+ * Per-channel byte → float mapping, in the float arithmetic of the processor being matched (the
+ * values differ only in the last float32 bit, but "matches" should mean equal):
+ * - torchvision paths (`SiglipImageProcessorFast`): rescale is `v · float32(factor)`, one
+ *   float32 multiply (torch turns the Python scalar into float32 first); with normalisation HF
+ *   folds the factor into mean and std (`float32(mean) · float32(1/factor)`, same for std) and
+ *   computes `(v − mean') / std'` in float32;
+ * - Pillow path (`SiglipImageProcessor`, NumPy): rescale is `float32(float64(v) · factor)`;
+ *   normalisation then subtracts and divides in float32;
+ * - transformers.js (`resample: 'bilinear'`): rescale as NumPy; normalisation in float64 on the
+ *   float32 value, stored as float32.
  * The result is a 256-entry table per channel, so the loop over pixels is a lookup.
  */
 function sampleTransform(options: PreprocessorOptions): Array<(value: number) => number> {
   const toFloat32 = Math.fround;
+  const flavour =
+    options.resample === 'bilinear' ? 'transformers-js' : options.antialiasArithmetic === 'pillow' ? 'numpy' : 'torch';
   const tables = [0, 1, 2].map((channel) => {
     const table = new Float32Array(256);
+    const mean = options.imageMean[channel] as number;
+    const std = options.imageStd[channel] as number;
     for (let value = 0; value < 256; value++) {
-      if (options.doNormalize) {
-        const divisor = options.doRescale ? toFloat32(1 / options.rescaleFactor) : 1;
-        const mean = toFloat32(toFloat32(options.imageMean[channel] as number) * divisor);
-        const std = toFloat32(toFloat32(options.imageStd[channel] as number) * divisor);
-        table[value] = toFloat32(toFloat32(value - mean) / std);
-      } else if (options.doRescale) {
-        table[value] = toFloat32(value * toFloat32(options.rescaleFactor));
-      } else {
-        table[value] = value;
+      if (flavour === 'torch') {
+        if (options.doNormalize) {
+          const divisor = options.doRescale ? toFloat32(1 / options.rescaleFactor) : 1;
+          const foldedMean = toFloat32(toFloat32(mean) * divisor);
+          const foldedStd = toFloat32(toFloat32(std) * divisor);
+          table[value] = toFloat32(toFloat32(value - foldedMean) / foldedStd);
+        } else {
+          table[value] = options.doRescale ? toFloat32(value * toFloat32(options.rescaleFactor)) : value;
+        }
+        continue;
       }
+      const rescaled = options.doRescale ? toFloat32(value * options.rescaleFactor) : value;
+      if (!options.doNormalize) table[value] = rescaled;
+      else if (flavour === 'numpy') table[value] = toFloat32(toFloat32(rescaled - toFloat32(mean)) / toFloat32(std));
+      else table[value] = toFloat32((rescaled - mean) / std);
     }
     return table;
   });
