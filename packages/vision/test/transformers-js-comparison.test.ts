@@ -66,9 +66,10 @@ describe('transformers.js (sharp, plain bilinear) against this package', () => {
   it('the Hugging Face resize differs from transformers.js on a downscaled high-frequency image', async () => {
     const image = zonePlateImage(1536, 1024);
     const ours = pixelValues([image], options).data;
-    const figures = differences(ours, await theirs(image));
+    // The 1e-6 floor leaves out last-bit differences of the two rescale arithmetics.
+    const figures = differences(ours, await theirs(image), 1e-6);
     console.log(
-      `zone plate 1536×1024 → 768×768, bilinear-antialias vs transformers.js: max ${figures.largest.toFixed(4)}, mean ${figures.mean.toFixed(4)} (in [0, 1] units), ${(100 * figures.mismatchedFraction).toFixed(1)}% of values differ`,
+      `zone plate 1536×1024 → 768×768, bilinear-antialias vs transformers.js: max ${figures.largest.toFixed(4)}, mean ${figures.mean.toFixed(4)} (in [0, 1] units), ${(100 * figures.mismatchedFraction).toFixed(1)}% of values differ by more than 1e-6`,
     );
     // Aliasing: stripes and the zone plate's outer rings are averaged by the HF filter and
     // point-sampled by transformers.js, so whole stripes come out at opposite ends of the range.
