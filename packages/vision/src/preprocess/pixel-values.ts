@@ -55,9 +55,9 @@ export function pixelValues(images: readonly ImagePixels[], options: Partial<Pre
     const bytes = rgb.data;
     for (let channel = 0; channel < 3; channel++) {
       const planeOffset = imageOffset + channel * planeSize;
-      const channelTransform = transform[channel] as (value: number) => number;
-      for (let pixel = 0; pixel < planeSize; pixel++) {
-        data[planeOffset + pixel] = channelTransform(bytes[pixel * 3 + channel] as number);
+      const table = transform[channel] as Float32Array;
+      for (let pixel = 0, source = channel; pixel < planeSize; pixel++, source += 3) {
+        data[planeOffset + pixel] = table[bytes[source] as number] as number;
       }
     }
   });
@@ -77,7 +77,7 @@ export function pixelValues(images: readonly ImagePixels[], options: Partial<Pre
  *   float32 value, stored as float32.
  * The result is a 256-entry table per channel, so the loop over pixels is a lookup.
  */
-function sampleTransform(options: PreprocessorOptions): Array<(value: number) => number> {
+function sampleTransform(options: PreprocessorOptions): Float32Array[] {
   const toFloat32 = Math.fround;
   const flavour =
     options.resample === 'bilinear' ? 'transformers-js' : options.antialiasArithmetic === 'pillow' ? 'numpy' : 'torch';
@@ -104,7 +104,7 @@ function sampleTransform(options: PreprocessorOptions): Array<(value: number) =>
     }
     return table;
   });
-  return tables.map((table) => (value: number) => table[value] as number);
+  return tables;
 }
 
 function resolveOptions(options: Partial<PreprocessorOptions>): PreprocessorOptions {
