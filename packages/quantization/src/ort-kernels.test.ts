@@ -24,7 +24,7 @@ function matMul(a: Float32Array, w: Float32Array, m: number, k: number, n: numbe
   const result = new Float64Array(m * n);
   for (let row = 0; row < m; row++) for (let inner = 0; inner < k; inner++) {
     const left = a[row * k + inner]!;
-    for (let column = 0; column < n; column++) result[row * n + column] += left * w[inner * n + column]!;
+    for (let column = 0; column < n; column++) result[row * n + column] = result[row * n + column]! + left * w[inner * n + column]!;
   }
   return result;
 }

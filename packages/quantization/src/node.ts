@@ -1,0 +1,8 @@
+/**
+ * @gemma3n/quantization/node: the file-level passes (Node only: they read and write model
+ * folders) and the quantized-vs-fp32 evaluation, on top of the browser-safe entry.
+ */
+export * from './index';
+export { OnnxModelReader } from './onnx/onnx-model-reader';
+export { quantizeModelFile, type QuantizeModelOptions, type QuantizeModelResult, type QuantizeProgress, type QuantizedTensorReport } from './passes/quantize-model-file';
+export { quantizeModelFolder, updatedConfig, type QuantizeFolderOptions, type QuantizeFolderProgress, type QuantizeFolderResult } from './folder/quantize-folder';

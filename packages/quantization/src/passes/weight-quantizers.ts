@@ -1,0 +1,156 @@
+import { createGatherBlockQuantizedTable, createMatMulNBitsWeights, quantizeGatherBlockQuantized, quantizeMatMulNBitsRows } from '../blockwise-4bit';
+import { accumulateAbsoluteMaxima, int8ScalesFromMaxima, quantizeInt8Rows } from '../int8';
+import type { ExternalDataOutput } from '../onnx/external-data-output';
+import { bytesOf, DATA_TYPE } from '../onnx/onnx-nodes';
+import type { OnnxModelReader } from '../onnx/onnx-model-reader';
+import type { OnnxTypes } from '../onnx/onnx-proto';
+
+/**
+ * Streams one float32 initializer from the input model into quantized initializers of the
+ * output: the source is read a block of rows at a time (about `chunkBytes`), so only the
+ * quantized result (1/8 or 1/4 of the fp32 size) and one chunk are ever in memory.
+ */
+export interface WeightQuantizerContext {
+  reader: OnnxModelReader;
+  output: ExternalDataOutput;
+  /** Initializers smaller than this stay inline. */
+  externalThresholdBytes: number;
+  chunkBytes: number;
+}
+
+export interface Q4Options {
+  blockSize: number;
+  symmetric: boolean;
+}
+
+/** Quantized initializers plus the names the replacing node refers to. */
+export interface QuantizedInitializers {
+  initializers: OnnxTypes.ITensorProto[];
+  data: string;
+  scales: string;
+  zeroPoints: string | null;
+}
+
+async function store(
+  context: WeightQuantizerContext,
+  name: string,
+  dataType: number,
+  dims: number[],
+  bytes: Uint8Array | { byteLength: number; chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> },
+): Promise<OnnxTypes.ITensorProto> {
+  const tensor: OnnxTypes.ITensorProto = { name, dataType, dims };
+  if (bytes instanceof Uint8Array) {
+    if (bytes.byteLength < context.externalThresholdBytes) tensor.rawData = bytes;
+    else await context.output.write(tensor, bytes.byteLength, [bytes]);
+  } else {
+    await context.output.write(tensor, bytes.byteLength, bytes.chunks);
+  }
+  return tensor;
+}
+
+function rowsPerChunk(columns: number, chunkBytes: number, multiple: number): number {
+  const rows = Math.max(1, Math.floor(chunkBytes / (columns * 4)));
+  return Math.max(multiple, Math.floor(rows / multiple) * multiple);
+}
+
+/** W [K, N] → MatMulNBits B [N, K/block, block/2], scales [N·K/block], zero points. */
+export async function quantizeMatMulWeightQ4(context: WeightQuantizerContext, tensor: OnnxTypes.ITensorProto, k: number, n: number, options: Q4Options): Promise<QuantizedInitializers> {
+  const target = createMatMulNBitsWeights(k, n, options);
+  const step = rowsPerChunk(n, context.chunkBytes, options.blockSize);
+  for (let first = 0; first < k; first += step) {
+    const count = Math.min(step, k - first);
+    quantizeMatMulNBitsRows(target, await context.reader.readFloatRows(tensor, n, first, count), first, options);
+  }
+  const base = `${tensor.name}_Q4`;
+  const initializers = [
+    await store(context, base, DATA_TYPE.uint8, [n, target.blocksPerColumn, options.blockSize / 2], target.data),
+    await store(context, `${base}_scales`, DATA_TYPE.float32, [n * target.blocksPerColumn], bytesOf(target.scales)),
+  ];
+  if (target.zeroPoints) initializers.push(await store(context, `${base}_zero_points`, DATA_TYPE.uint8, [target.zeroPoints.length], target.zeroPoints));
+  return { initializers, data: base, scales: `${base}_scales`, zeroPoints: target.zeroPoints ? `${base}_zero_points` : null };
+}
+
+/** W [K, N] → int8 [K, N] with per-column scales [N] (two streamed passes: maxima, then codes). */
+export async function quantizeMatMulWeightInt8(context: WeightQuantizerContext, tensor: OnnxTypes.ITensorProto, k: number, n: number): Promise<QuantizedInitializers> {
+  const step = rowsPerChunk(n, context.chunkBytes, 1);
+  const maxima = new Float32Array(n);
+  for (let first = 0; first < k; first += step) {
+    accumulateAbsoluteMaxima(await context.reader.readFloatRows(tensor, n, first, Math.min(step, k - first)), n, 'per-column', maxima);
+  }
+  const scales = int8ScalesFromMaxima(maxima);
+  const reader = context.reader;
+  async function* codes(): AsyncGenerator<Uint8Array> {
+    for (let first = 0; first < k; first += step) {
+      yield bytesOf(quantizeInt8Rows(await reader.readFloatRows(tensor, n, first, Math.min(step, k - first)), n, 'per-column', scales, first));
+    }
+  }
+  const base = `${tensor.name}_quantized`;
+  const initializers = [
+    await store(context, base, DATA_TYPE.int8, [k, n], k * n < context.externalThresholdBytes ? await collect(codes(), k * n) : { byteLength: k * n, chunks: codes() }),
+    await store(context, `${base}_scales`, DATA_TYPE.float32, [n], bytesOf(scales)),
+  ];
+  return { initializers, data: base, scales: `${base}_scales`, zeroPoints: null };
+}
+
+/** Table [V, D] → GatherBlockQuantized data [V, D/2], scales [V, D/block], zero points. */
+export async function quantizeTableQ4(context: WeightQuantizerContext, tensor: OnnxTypes.ITensorProto, rows: number, columns: number, options: Q4Options): Promise<QuantizedInitializers> {
+  const blocksPerRow = Math.ceil(columns / options.blockSize);
+  const zeroPointStride = Math.ceil(blocksPerRow / 2);
+  const scales = new Float32Array(rows * blocksPerRow);
+  const zeroPoints = options.symmetric ? null : new Uint8Array(rows * zeroPointStride);
+  createGatherBlockQuantizedTable(1, columns, options); // validates block size and width first
+  const step = rowsPerChunk(columns, context.chunkBytes, 1);
+  const reader = context.reader;
+  async function* data(): AsyncGenerator<Uint8Array> {
+    for (let first = 0; first < rows; first += step) {
+      const count = Math.min(step, rows - first);
+      const chunk = quantizeGatherBlockQuantized(await reader.readFloatRows(tensor, columns, first, count), { rows: count, columns }, options);
+      scales.set(chunk.scales, first * blocksPerRow);
+      if (zeroPoints && chunk.zeroPoints) zeroPoints.set(chunk.zeroPoints, first * zeroPointStride);
+      yield chunk.data;
+    }
+  }
+  const base = `${tensor.name}_Q4`;
+  const dataBytes = (rows * columns) / 2;
+  // The data goes first: scales and zero points are complete only once it has been streamed.
+  const initializers = [
+    await store(context, base, DATA_TYPE.uint8, [rows, columns / 2], dataBytes < context.externalThresholdBytes ? await collect(data(), dataBytes) : { byteLength: dataBytes, chunks: data() }),
+  ];
+  initializers.push(await store(context, `${base}_scales`, DATA_TYPE.float32, [rows, blocksPerRow], bytesOf(scales)));
+  if (zeroPoints) initializers.push(await store(context, `${base}_zero_points`, DATA_TYPE.uint8, [rows, zeroPointStride], zeroPoints));
+  return { initializers, data: base, scales: `${base}_scales`, zeroPoints: zeroPoints ? `${base}_zero_points` : null };
+}
+
+/** Table [V, D] → int8 rows [V, D] with one scale per row [V]. */
+export async function quantizeTableInt8(context: WeightQuantizerContext, tensor: OnnxTypes.ITensorProto, rows: number, columns: number): Promise<QuantizedInitializers> {
+  const scales = new Float32Array(rows);
+  const step = rowsPerChunk(columns, context.chunkBytes, 1);
+  const reader = context.reader;
+  async function* codes(): AsyncGenerator<Uint8Array> {
+    for (let first = 0; first < rows; first += step) {
+      const count = Math.min(step, rows - first);
+      const chunk = await reader.readFloatRows(tensor, columns, first, count);
+      const maxima = new Float32Array(count);
+      accumulateAbsoluteMaxima(chunk, columns, 'per-row', maxima);
+      const chunkScales = int8ScalesFromMaxima(maxima);
+      scales.set(chunkScales, first);
+      yield bytesOf(quantizeInt8Rows(chunk, columns, 'per-row', chunkScales, 0));
+    }
+  }
+  const base = `${tensor.name}_quantized`;
+  const initializers = [
+    await store(context, base, DATA_TYPE.int8, [rows, columns], rows * columns < context.externalThresholdBytes ? await collect(codes(), rows * columns) : { byteLength: rows * columns, chunks: codes() }),
+  ];
+  initializers.push(await store(context, `${base}_scales`, DATA_TYPE.float32, [rows], bytesOf(scales)));
+  return { initializers, data: base, scales: `${base}_scales`, zeroPoints: null };
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>, byteLength: number): Promise<Uint8Array> {
+  const result = new Uint8Array(byteLength);
+  let offset = 0;
+  for await (const chunk of chunks) {
+    result.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return result;
+}
