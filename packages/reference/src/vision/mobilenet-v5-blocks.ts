@@ -17,7 +17,9 @@ import {
  * `mobilenetv5.py`), one pure function each over a CHW feature map. Weights are read by their
  * module path below `model.vision_tower.timm_model.` (architecture doc §6) through `weights`.
  * The block descriptions mirror the converter's architecture data field for field, so the
- * converter's architecture object can be passed in as is.
+ * converter's architecture object can be passed in as is. A block's `outChannels` is used as
+ * given; the tower rounds it first (timm's `round_channels`), while the expanded width
+ * `make_divisible(in · expansion)` is the block's own rule.
  */
 
 export type ReferenceVisionBlockSpec =
@@ -85,7 +87,7 @@ export function stem(block: BlockWeights, input: FeatureMap, outChannels: number
 
 /** EdgeResidual: conv_exp k×k (stride) → bn1 + GELU → conv_pwl 1×1 → bn2; skip if stride 1 and in = out. */
 export function edgeResidual(block: BlockWeights, input: FeatureMap, spec: Extract<ReferenceVisionBlockSpec, { kind: 'edge_residual' }>): FeatureMap {
-  const out = makeDivisible(spec.outChannels);
+  const out = spec.outChannels;
   const mid = makeDivisible(input.channels * spec.expansionRatio);
   const expanded = convolve(block, 'conv_exp.weight', input, mid, spec.kernelSize, spec.stride);
   const activated = gelu(rmsNorm2d(expanded, vector(block, 'bn1.weight', mid), block.epsilon));
@@ -110,7 +112,7 @@ export function universalInvertedResidual(
   spec: Extract<ReferenceVisionBlockSpec, { kind: 'universal_inverted_residual' }>,
   options: UniversalInvertedResidualOptions = {},
 ): FeatureMap {
-  const out = makeDivisible(spec.outChannels);
+  const out = spec.outChannels;
   const mid = makeDivisible(input.channels * spec.expansionRatio);
   let x = input;
   if (spec.startKernelSize > 0) {
@@ -170,13 +172,13 @@ export function multiQueryAttention2d(block: BlockWeights, input: FeatureMap, sp
       }
     }
   }
-  return convolve(block, 'attn.output.proj.weight', mixed, makeDivisible(spec.outChannels), 1);
+  return convolve(block, 'attn.output.proj.weight', mixed, spec.outChannels, 1);
 }
 
 /** MobileAttention: `x + γ · MQA(RmsNorm2d(x))` (skip when in = out; MobileNetV5 has no strided attention). */
 export function mobileAttention(block: BlockWeights, input: FeatureMap, spec: Extract<ReferenceVisionBlockSpec, { kind: 'multi_query_attention' }>): FeatureMap {
   const normed = rmsNorm2d(input, vector(block, 'norm.weight', input.channels), block.epsilon);
-  const out = makeDivisible(spec.outChannels);
+  const out = spec.outChannels;
   const attended = scaleChannels(multiQueryAttention2d(block, normed, spec), vector(block, 'layer_scale.gamma', out));
   return input.channels === out ? add(attended, input) : attended;
 }

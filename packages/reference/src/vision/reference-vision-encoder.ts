@@ -23,8 +23,9 @@ export function referenceVisionFeatures(architecture: ReferenceVisionArchitectur
   let x = stem(at('conv_stem.'), image, makeDivisible(architecture.stemSize));
   const features: FeatureMap[] = [x];
   architecture.stages.forEach((stage, stageIndex) => {
-    stage.forEach((spec, index) => {
+    stage.forEach((blockSpec, index) => {
       const block = at(`blocks.${stageIndex}.${index}.`);
+      const spec = { ...blockSpec, outChannels: makeDivisible(blockSpec.outChannels) };
       if (spec.kind === 'edge_residual') x = edgeResidual(block, x, spec);
       else if (spec.kind === 'universal_inverted_residual') x = universalInvertedResidual(block, x, spec);
       else x = mobileAttention(block, x, spec);
