@@ -178,3 +178,34 @@ describe('audio_encoder.onnx with the release front end', () => {
     }
   });
 });
+
+describe('audio_encoder.onnx with right context', () => {
+  // Left 5 (max_past 4), right 2, chunk 4: the band, the one-hot distances and the mask must
+  // follow the config, not the release numbers.
+  it('matches the reference with keys up to 2 frames ahead', async () => {
+    const raw = tinyShapeConfig('tiny-window-4');
+    Object.assign(raw['audio_config'] as Record<string, unknown>, { conf_attention_chunk_size: 4, conf_attention_context_left: 5, conf_attention_context_right: 2 });
+    const lookAhead = parseGemma3nConfig(raw);
+    const lookAheadWeights = randomAudioTowerWeights(lookAhead, { seed: 13, target: randomCheckpointWeights(raw, { seed: 13 }) });
+    const folder = await mkdtemp(join(tmpdir(), 'audio-encoder-right-'));
+    try {
+      await writeAudioEncoderGraph(lookAhead, lookAheadWeights, folder, { audioSeqLength: 20 });
+      const lookAheadSession = await ort.InferenceSession.create(join(folder, AUDIO_ENCODER_FILE));
+      const frames = 150;
+      const clip = features(frames, 9);
+      const mask = Uint8Array.from({ length: frames }, (_, frame) => (frame < 120 ? 1 : 0));
+      const result = await lookAheadSession.run({
+        input_features: new ort.Tensor('float32', clip, [1, frames, bins]),
+        input_features_mask: new ort.Tensor('bool', mask, [1, frames]),
+      });
+      await lookAheadSession.release();
+      expect(result['audio_features']!.dims).toEqual([1, 20, textHidden]);
+      const expected = referenceAudioEncoder(lookAhead, (name) => lookAheadWeights.get(name), clip, mask, 20);
+      const error = relativeError(result['audio_features']!.data as Float32Array, expected);
+      console.info(`audio_encoder right context: ${frames} frames, relative error ${error.toExponential(2)}`);
+      expect(error).toBeLessThan(RELATIVE_TOLERANCE);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
