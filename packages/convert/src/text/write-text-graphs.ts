@@ -4,6 +4,7 @@ import type { TensorSource } from '../tensor-source';
 import { buildDecoderGraph } from './decoder-graph';
 import { buildEmbedTokensGraph } from './embed-tokens-graph';
 import type { TextGraphProgress } from './text-graph-context';
+import { writeOptimizedTextGraphs, type ConsumerAttention, type LmHeadLayout } from '../text-optimized/index';
 
 export type { TextGraphProgress } from './text-graph-context';
 
@@ -23,6 +24,16 @@ export interface WriteTextGraphsOptions {
   rowStreamingMinimumBytes?: number;
   /** Bytes per `readRows` call when streaming (default 64 MiB). */
   rowBlockBytes?: number;
+  /**
+   * `compat` (default here): plain ai.onnx ops, like the published export. `optimized`:
+   * GroupQueryAttention, RotaryEmbedding, fused RMSNorms, precomputed hard-token rows
+   * (`src/text-optimized/`), same contract.
+   */
+  graph?: 'compat' | 'optimized';
+  /** Optimized profile only: how KV-sharing consumers attend (default `matmul`). */
+  consumerAttention?: ConsumerAttention;
+  /** Optimized profile only: lm_head layout (default `gemm-transposed-b`). */
+  lmHead?: LmHeadLayout;
 }
 
 /**
@@ -37,6 +48,9 @@ export async function writeTextGraphs(
   onnxDir: string,
   options: WriteTextGraphsOptions = {},
 ): Promise<{ files: string[] }> {
+  if (options.graph === 'optimized') {
+    return writeOptimizedTextGraphs(config, weights, onnxDir, options, { embedTokens: EMBED_TOKENS_FILE, decoder: DECODER_FILE });
+  }
   const common = {
     directory: onnxDir,
     maxExternalDataFileBytes: options.maxExternalDataFileBytes,

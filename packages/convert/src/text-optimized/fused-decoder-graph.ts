@@ -1,0 +1,160 @@
+import { kvSharingPlan, type Gemma3nConfig, type LayerType } from '@gemma3n/core';
+import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+import type { TensorSource } from '../tensor-source';
+import { altupInitialStreams, altupUnembed } from '../text/altup-block';
+import { buildAttentionMasks, sliceFrom, type AttentionMasks } from '../text/attention-masks';
+import { decoderTensorCount, pastKeyName, pastValueName, presentKeyName, presentValueName, validateTextConfig } from '../text/decoder-graph';
+import { buildPerLayerInputs, perLayerInputOf } from '../text/per-layer-inputs-block';
+import { TextGraphContext, type TextGraphBuildOptions } from '../text/text-graph-context';
+import { textWeightNames } from '../text/text-weight-names';
+import { buildGroupQueryAttentionInputs, buildRotaryCache, rotaryRowIds, type RotaryCache } from './attention-inputs';
+import { groupProducedKeyValues, type ConsumerAttention, type ProducedKeyValues } from './fused-attention-block';
+import { buildFusedDecoderLayer } from './fused-decoder-layer';
+import { simplifiedNorm } from './fused-norms';
+
+/**
+ * How the tied lm_head multiplies by the token table:
+ * - `gemm-transposed-b`: the table is stored once in its checkpoint layout [V, D] and used by
+ *   `Gemm(transB=1)`: no transposed copy is written or built;
+ * - `matmul-transposed-copy`: a [D, V] transposed initializer and MatMul, as the compat graph.
+ */
+export type LmHeadLayout = 'gemm-transposed-b' | 'matmul-transposed-copy';
+
+export interface FusedDecoderOptions extends TextGraphBuildOptions {
+  /** Default `matmul` (option D): measured faster on CPU, and it runs on every EP. */
+  consumerAttention?: ConsumerAttention;
+  /** Default `gemm-transposed-b`. */
+  lmHead?: LmHeadLayout;
+}
+
+/**
+ * `decoder_model_merged.onnx` of the optimized profile: the compat graph's contract (same input
+ * and output names, dtypes, `batch_size`, static KV heads and head_dim, KV only for the layers
+ * below the first shared one) with GroupQueryAttention, RotaryEmbedding, SimplifiedLayer-
+ * Normalization and SkipSimplifiedLayerNormalization. GQA's seqlens_k / total_sequence_length
+ * and its padding bias are derived in the graph from `attention_mask`, so transformers.js and
+ * the runtime feed it exactly as the compat graph.
+ */
+export async function buildFusedDecoderGraph(
+  config: Gemma3nConfig,
+  weights: TensorSource,
+  graph: OnnxGraphBuilder,
+  options: FusedDecoderOptions = {},
+): Promise<void> {
+  const text = config.text;
+  validateTextConfig(text);
+  const plan = kvSharingPlan(text);
+  const names = textWeightNames(weights);
+  const context = new TextGraphContext(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes);
+  const consumerAttention = options.consumerAttention ?? 'matmul';
+  const { hiddenSize: hidden, numKeyValueHeads: keyValueHeads, headDim } = text;
+
+  const inputsEmbeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
+  const perLayerInputsInput = graph.input('per_layer_inputs', 'float32', ['batch_size', 'sequence_length', text.numHiddenLayers, text.hiddenSizePerLayerInput]);
+  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const numLogitsToKeep = graph.input('num_logits_to_keep', 'int64', []);
+  const pastShape = ['batch_size', keyValueHeads, 'past_sequence_length', headDim];
+  for (const layer of plan.cacheLayers) {
+    graph.input(pastKeyName(layer), 'float32', pastShape);
+    graph.input(pastValueName(layer), 'float32', pastShape);
+  }
+
+  const groupQueryAttention = buildGroupQueryAttentionInputs(graph, inputsEmbeds, attentionMask);
+  const usesType = (type: LayerType) => text.layerTypes.includes(type);
+  const rowIds = rotaryRowIds(graph, positionIds);
+  const rotaryByType = new Map<LayerType, RotaryCache>();
+  if (usesType('full_attention')) rotaryByType.set('full_attention', buildRotaryCache(graph.scope('/model/rotary_emb/full'), positionIds, rowIds, headDim, text.ropeTheta));
+  if (usesType('sliding_attention')) rotaryByType.set('sliding_attention', buildRotaryCache(graph.scope('/model/rotary_emb/sliding'), positionIds, rowIds, headDim, text.ropeLocalBaseFreq));
+
+  // Option D consumers need the compat bool masks (only the types that have consumers).
+  const consumerTypes = new Set(plan.layers.filter((layer) => !layer.storesKv).map((layer) => layer.layerType));
+  const masks: AttentionMasks | null =
+    consumerAttention === 'matmul' && consumerTypes.size > 0
+      ? buildAttentionMasks(graph, inputsEmbeds, attentionMask, {
+          needFull: consumerTypes.has('full_attention'),
+          needSliding: consumerTypes.has('sliding_attention'),
+          slidingWindow: text.slidingWindow,
+        })
+      : null;
+
+  const combinedPerLayerInputs = await buildPerLayerInputs(context, text, names, inputsEmbeds, perLayerInputsInput);
+  let streams = await altupInitialStreams(context, graph.scope('/model'), text, names.altupProjection, inputsEmbeds);
+
+  const produced = new Map<number, ProducedKeyValues>();
+  for (const layerPlan of plan.layers) {
+    const layer = layerPlan.layerIndex;
+    const sliding = layerPlan.layerType === 'sliding_attention';
+    const rotary = rotaryByType.get(layerPlan.layerType);
+    if (!rotary) throw new Error(`internal: no RoPE cache built for ${layerPlan.layerType}`);
+    let source;
+    if (layerPlan.storesKv) {
+      source = { kind: 'own' as const, pastKey: pastKeyName(layer), pastValue: pastValueName(layer), presentKey: presentKeyName(layer), presentValue: presentValueName(layer) };
+    } else {
+      const producer = layerPlan.producerLayer === null ? undefined : produced.get(layerPlan.producerLayer);
+      if (!producer) throw new Error(`internal: layer ${layer} shares K/V of layer ${layerPlan.producerLayer}, not built yet`);
+      let mask: string | null = null;
+      if (masks) {
+        mask = sliding ? masks.sliding : masks.full;
+        groupProducedKeyValues(graph.scope(`/model/layers.${layerPlan.producerLayer}/attn/shared`), producer, sliding ? masks.slidingKeyStart : null);
+      }
+      source = { kind: 'shared' as const, producer, consumerAttention, mask };
+    }
+    const result = await buildFusedDecoderLayer(context, text, names.layer(layer), {
+      layerIndex: layer,
+      streams,
+      perLayerInput: perLayerInputOf(context, combinedPerLayerInputs, layer),
+      attention: { slidingWindow: sliding ? text.slidingWindow : null, rotary, groupQueryAttention, source },
+    });
+    streams = result.streams;
+    if (result.produced) produced.set(layer, result.produced);
+  }
+
+  const presentShape = ['batch_size', keyValueHeads, 'total_sequence_length', headDim];
+  for (const layer of plan.cacheLayers) {
+    graph.output(presentKeyName(layer), presentKeyName(layer), 'float32', presentShape);
+    graph.output(presentValueName(layer), presentValueName(layer), 'float32', presentShape);
+  }
+
+  // Every step after the last layer is per position: the kept positions are sliced first, so
+  // prefill with num_logits_to_keep = 1 computes one row of the V-wide lm_head only.
+  const output = graph.scope('/model/output');
+  const embedsShape = output.op('Shape', [inputsEmbeds], { name: 'EmbedsShape' });
+  const sequenceLength = output.op('Gather', [embedsShape, output.int64([1], [])], { name: 'SequenceLength', attributes: { axis: 0 } });
+  const keptStreams = keepLastPositions(output, streams, sequenceLength, numLogitsToKeep);
+  const merged = await altupUnembed(context, graph.scope('/model'), text, names.altupUnembedProjection, keptStreams);
+  const normWeight = await context.vector(output, 'norm/weight', names.finalNorm, hidden);
+  const normed = simplifiedNorm(output, 'norm', merged, normWeight, text.rmsNormEps);
+  let logits = await lmHead(context, graph.scope('/lm_head'), names.embedTokens, normed, hidden, text.vocabSize, options.lmHead ?? 'gemm-transposed-b');
+  const cap = text.finalLogitSoftcapping;
+  if (cap !== null && cap > 0) {
+    const softcap = graph.scope('/lm_head/softcap');
+    const divided = softcap.op('Div', [logits, softcap.float32(cap)]);
+    const squashed = softcap.op('Tanh', [divided]);
+    logits = softcap.op('Mul', [squashed, softcap.float32(cap)]);
+  }
+  graph.output(logits, 'logits', 'float32', ['batch_size', 'num_logits', text.vocabSize]);
+}
+
+/** Tied lm_head: h [B, n, D] times the token table, [B, n, V]. */
+async function lmHead(context: TextGraphContext, scope: GraphScope, tableName: string, normed: string, hidden: number, vocab: number, layout: LmHeadLayout): Promise<string> {
+  if (layout === 'matmul-transposed-copy') return context.linear(scope, 'lm_head', normed, tableName, hidden, vocab);
+  // Gemm is 2-D only: [B·n, D] × [V, D]ᵀ, then back to [B, n, V].
+  const table = await context.table(scope, 'lm_head/weight', tableName, vocab, hidden);
+  const rows = scope.op('Reshape', [normed, scope.int64([-1, hidden])], { name: 'lm_head/Rows' });
+  const product = scope.op('Gemm', [rows, table], { name: 'lm_head/Gemm', attributes: { transB: 1 } });
+  const leading = scope.op('Slice', [scope.op('Shape', [normed], { name: 'lm_head/InputShape' }), scope.int64([0]), scope.int64([2]), scope.int64([0])], { name: 'lm_head/LeadingDims' });
+  const shape = scope.op('Concat', [leading, scope.int64([vocab])], { name: 'lm_head/OutputShape', attributes: { axis: 0 } });
+  return scope.op('Reshape', [product, shape], { name: 'lm_head/Logits' });
+}
+
+/** streams[:, :, S − n:, :] for n = num_logits_to_keep > 0 (clamped to S); every position for n ≤ 0. */
+function keepLastPositions(scope: GraphScope, streams: string, sequenceLength: string, numLogitsToKeep: string): string {
+  const zero = scope.int64([0], []);
+  const fromEnd = scope.op('Sub', [sequenceLength, numLogitsToKeep], { name: 'StartFromEnd' });
+  const clamped = scope.op('Max', [fromEnd, zero], { name: 'ClampStart' });
+  const positive = scope.op('Greater', [numLogitsToKeep, zero], { name: 'KeepsSome' });
+  const start = scope.op('Where', [positive, clamped, zero], { name: 'Start' });
+  const starts = scope.op('Reshape', [start, scope.int64([1])], { name: 'Starts' });
+  return sliceFrom(scope, 'KeepPositions', streams, starts, 2);
+}

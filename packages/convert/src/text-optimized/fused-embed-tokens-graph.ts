@@ -1,0 +1,149 @@
+import type { Gemma3nConfig } from '@gemma3n/core';
+import type { OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+import type { TensorSource } from '../tensor-source';
+import { DEFAULT_ROW_BLOCK_BYTES, rowsPerBlock, supportsRowReads } from '../text/row-range-source';
+import type { TextGraphBuildOptions } from '../text/text-graph-context';
+import { embedderWeightNames, textWeightNames } from '../text/text-weight-names';
+import { hardTokenTable } from './hard-token-tables';
+
+interface HardTokenRange {
+  kind: 'vision' | 'audio';
+  vocabOffset: number;
+  vocabSize: number;
+  hiddenSize: number;
+  rmsNormEps: number;
+}
+
+function hardTokenRanges(config: Gemma3nConfig): HardTokenRange[] {
+  const ranges: HardTokenRange[] = [];
+  if (config.vision) ranges.push({ kind: 'vision', ...config.vision });
+  if (config.audio) ranges.push({ kind: 'audio', ...config.audio });
+  return ranges;
+}
+
+/**
+ * `embed_tokens.onnx` of the optimized profile, the compat graph's contract and values:
+ * `input_ids` → `inputs_embeds` [B, S, D], `per_layer_inputs` [B, S, L, P]. Two Gathers and
+ * nothing per token:
+ * - one [V, D] table whose text rows are `embed_tokens · √D` (the product rounded to float32, as
+ *   the compat graph's Mul does) and whose vision/audio hard-token rows hold their embedders'
+ *   precomputed outputs (hard-token-tables.ts) — the released export runs both embedders'
+ *   norms and projections on every token and selects with Where;
+ * - the PLE table pre-scaled by √P, gathered with ids ≥ vocab_size_per_layer_input mapped to 0.
+ */
+export async function buildFusedEmbedTokensGraph(
+  config: Gemma3nConfig,
+  weights: TensorSource,
+  graph: OnnxGraphBuilder,
+  options: TextGraphBuildOptions = {},
+): Promise<void> {
+  const text = config.text;
+  const names = textWeightNames(weights);
+  const ranges = hardTokenRanges(config);
+  const total = 2 + 3 * ranges.length;
+  let done = 0;
+  const counted = <T>(value: T): T => {
+    done++;
+    options.onProgress?.({ stage: 'embed_tokens', done, total });
+    return value;
+  };
+  const hidden = text.hiddenSize;
+  const vocab = text.vocabSize;
+
+  const hardTables: { range: HardTokenRange; table: Float32Array }[] = [];
+  for (const range of ranges) {
+    if (range.vocabOffset < 0 || range.vocabOffset + range.vocabSize > vocab) {
+      throw new Error(`${range.kind} hard tokens [${range.vocabOffset}, ${range.vocabOffset + range.vocabSize}) fall outside the ${vocab}-row token table`);
+    }
+    const embedderNames = embedderWeightNames(range.kind);
+    const read = async (name: string, shape: number[]) => counted(await readChecked(weights, name, shape));
+    const table = hardTokenTable({
+      embedding: await read(embedderNames.embedding, [range.vocabSize, range.hiddenSize]),
+      hardEmbeddingNorm: await read(embedderNames.hardEmbeddingNorm, [range.hiddenSize]),
+      embeddingProjection: await read(embedderNames.embeddingProjection, [hidden, range.hiddenSize]),
+      vocab: range.vocabSize,
+      embedderHidden: range.hiddenSize,
+      hidden,
+      epsilon: range.rmsNormEps,
+    });
+    hardTables.push({ range, table });
+  }
+
+  const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const tokens = graph.scope('/embed_tokens');
+  const blockBytes = options.rowBlockBytes ?? DEFAULT_ROW_BLOCK_BYTES;
+  const scaleText = Math.fround(Math.sqrt(hidden));
+  const table = await tokens.initializer('scaled_weight_with_hard_tokens', 'float32', [vocab, hidden], {
+    byteLength: vocab * hidden * 4,
+    chunks: scaledRowBlocks(weights, names.embedTokens, vocab, hidden, scaleText, blockBytes, (first, block) => {
+      // Hard-token rows replace the text rows (× √D is not applied to them, as in HF).
+      for (const { range, table: hardTable } of hardTables) {
+        const start = Math.max(first, range.vocabOffset);
+        const end = Math.min(first + block.length / hidden, range.vocabOffset + range.vocabSize);
+        for (let row = start; row < end; row++) {
+          block.set(hardTable.subarray((row - range.vocabOffset) * hidden, (row - range.vocabOffset + 1) * hidden), (row - first) * hidden);
+        }
+      }
+    }),
+  });
+  counted(table);
+  const embeddings = tokens.op('Gather', [table, inputIds], { attributes: { axis: 0 } });
+  graph.output(embeddings, 'inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
+
+  const perLayer = graph.scope('/embed_tokens_per_layer');
+  const perLayerWidth = text.numHiddenLayers * text.hiddenSizePerLayerInput;
+  const perLayerRows = text.vocabSizePerLayerInput;
+  const perLayerTable = await perLayer.initializer('scaled_weight', 'float32', [perLayerRows, perLayerWidth], {
+    byteLength: perLayerRows * perLayerWidth * 4,
+    chunks: scaledRowBlocks(weights, names.embedTokensPerLayer, perLayerRows, perLayerWidth, Math.fround(Math.sqrt(text.hiddenSizePerLayerInput)), blockBytes),
+  });
+  counted(perLayerTable);
+  const atLeastZero = perLayer.op('GreaterOrEqual', [inputIds, perLayer.int64([0], [])], { name: 'AtLeastZero' });
+  const belowTable = perLayer.op('Less', [inputIds, perLayer.int64([perLayerRows], [])], { name: 'BelowTable' });
+  const inRange = perLayer.op('And', [atLeastZero, belowTable], { name: 'InRange' });
+  const perLayerIds = perLayer.op('Where', [inRange, inputIds, perLayer.int64([0], [])], { name: 'ClampIds' });
+  const rows = perLayer.op('Gather', [perLayerTable, perLayerIds], { attributes: { axis: 0 } });
+  const perLayerInputs = perLayer.op('Reshape', [rows, perLayer.int64([0, 0, text.numHiddenLayers, text.hiddenSizePerLayerInput])]);
+  graph.output(perLayerInputs, 'per_layer_inputs', 'float32', ['batch_size', 'sequence_length', text.numHiddenLayers, text.hiddenSizePerLayerInput]);
+}
+
+async function readChecked(weights: TensorSource, name: string, shape: number[]): Promise<Float32Array> {
+  if (!weights.has(name)) throw new Error(`checkpoint tensor ${name} is missing (expected shape [${shape.join(', ')}])`);
+  const actual = weights.info(name).shape;
+  if (actual.length !== shape.length || actual.some((dim, index) => dim !== shape[index])) {
+    throw new Error(`checkpoint tensor ${name} has shape [${actual.join(', ')}], but the config implies [${shape.join(', ')}]`);
+  }
+  return weights.read(name);
+}
+
+/**
+ * A [rows, columns] checkpoint table times `scale` (each product rounded to float32, which is
+ * what an fp32 Mul node computes), a block of rows at a time: through `readRows` when the source
+ * has it (an 8 GB PLE table is never held whole), else from one whole read. `edit` may change a
+ * block in place before it is written.
+ */
+async function* scaledRowBlocks(
+  weights: TensorSource,
+  name: string,
+  rows: number,
+  columns: number,
+  scale: number,
+  blockBytes: number,
+  edit?: (firstRow: number, block: Float32Array) => void,
+): AsyncGenerator<Uint8Array> {
+  const actual = weights.has(name) ? weights.info(name).shape : null;
+  if (!actual || actual.length !== 2 || actual[0] !== rows || actual[1] !== columns) {
+    throw new Error(`checkpoint tensor ${name} has shape [${actual?.join(', ') ?? 'missing'}], but the config implies [${rows}, ${columns}]`);
+  }
+  const whole = supportsRowReads(weights) ? null : await weights.read(name);
+  const blockRows = rowsPerBlock(columns, blockBytes);
+  for (let first = 0; first < rows; first += blockRows) {
+    const count = Math.min(blockRows, rows - first);
+    const source = whole ? whole.subarray(first * columns, (first + count) * columns) : await weights.readRows!(name, first, count);
+    if (source.length !== count * columns) throw new Error(`rows [${first}, ${first + count}) of ${name}: read ${source.length} values, expected ${count * columns}`);
+    const block = new Float32Array(count * columns);
+    for (let index = 0; index < block.length; index++) block[index] = source[index]! * scale;
+    edit?.(first, block);
+    yield new Uint8Array(block.buffer);
+  }
+}
