@@ -24,3 +24,4 @@ export { mlp } from './blocks/mlp';
 export { rmsNorm } from './blocks/rms-norm';
 export { applyRope, ropeInverseFrequencies, ropeThetaForLayer, rotateHalf } from './blocks/rotary-embedding';
 export { computeKeyValues, type LayerKeyValues, selfAttention } from './blocks/self-attention';
+export * from './audio';
