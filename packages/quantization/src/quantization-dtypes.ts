@@ -29,3 +29,15 @@ export function parseQuantizationDtype(value: unknown): QuantizationDtype {
       : undefined,
   });
 }
+
+/** File-name suffix of every dtype of the model-folder contract (what readers look for). */
+export const FOLDER_DTYPE_SUFFIXES: Readonly<Record<string, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};

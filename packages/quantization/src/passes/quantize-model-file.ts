@@ -10,6 +10,7 @@ import { dimsOf, OnnxModelReader } from '../onnx/onnx-model-reader';
 import { onnx, type OnnxTypes } from '../onnx/onnx-proto';
 import { dynamicQuantizeMatMulNode, gatherBlockQuantizedNode, int8GatherNodes, matMulNBitsNode } from '../onnx/quantized-nodes';
 import {
+  emulateQuantizedWeight,
   quantizeMatMulWeightInt8,
   quantizeMatMulWeightQ4,
   quantizeTableInt8,
@@ -36,6 +37,11 @@ export interface QuantizeModelOptions {
   externalDataThresholdBytes?: number;
   /** Bytes of fp32 source read at a time (default 16 MiB). */
   chunkBytes?: number;
+  /**
+   * Diagnostics: keep the float ops and write `dequantize(quantize(W))` as their fp32 weights
+   * (each weight is held whole in memory). Output names keep the dtype suffix.
+   */
+  emulate?: boolean;
 }
 
 export interface QuantizeProgress {
@@ -149,6 +155,14 @@ export async function quantizeModelFile(
     for (const tensor of graph.initializer) {
       const name = tensor.name ?? '';
       const [rows, columns] = dimsOf(tensor) as [number, number];
+      if (options.emulate && kindsByTensor.has(name)) {
+        // A tensor both multiplied and gathered would need two emulations; use the MatMul one.
+        const kind = kindsByTensor.get(name)!.has('matmul') ? 'matmul' : 'table';
+        newInitializers.push(await emulateQuantizedWeight(context, tensor, kind, options.dtype, rows, columns, q4));
+        reports.push({ name, kind, shape: [rows, columns], op: 'emulated' });
+        options.onProgress?.({ file: outputFileName, tensor: name, done: reports.length, total });
+        continue;
+      }
       for (const kind of kindsByTensor.get(name) ?? []) {
         let result: QuantizedInitializers;
         if (kind === 'matmul') {
@@ -168,7 +182,7 @@ export async function quantizeModelFile(
     let needsLastAxis = false;
     const nodes: OnnxTypes.INodeProto[] = [];
     for (const node of graph.node) {
-      const plan = plans.get(node);
+      const plan = options.emulate ? undefined : plans.get(node);
       if (!plan) {
         nodes.push(node);
         continue;

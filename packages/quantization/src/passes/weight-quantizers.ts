@@ -1,5 +1,13 @@
-import { createGatherBlockQuantizedTable, createMatMulNBitsWeights, quantizeGatherBlockQuantized, quantizeMatMulNBitsRows } from '../blockwise-4bit';
-import { accumulateAbsoluteMaxima, int8ScalesFromMaxima, quantizeInt8Rows } from '../int8';
+import {
+  createGatherBlockQuantizedTable,
+  createMatMulNBitsWeights,
+  dequantizeGatherBlockQuantized,
+  dequantizeMatMulNBits,
+  quantizeGatherBlockQuantized,
+  quantizeMatMulNBits,
+  quantizeMatMulNBitsRows,
+} from '../blockwise-4bit';
+import { accumulateAbsoluteMaxima, dequantizeInt8, int8ScalesFromMaxima, quantizeInt8, quantizeInt8Rows } from '../int8';
 import type { ExternalDataOutput } from '../onnx/external-data-output';
 import { bytesOf, DATA_TYPE } from '../onnx/onnx-nodes';
 import type { OnnxModelReader } from '../onnx/onnx-model-reader';
@@ -153,4 +161,32 @@ async function collect(chunks: AsyncIterable<Uint8Array>, byteLength: number): P
     offset += chunk.byteLength;
   }
   return result;
+}
+
+/**
+ * The fp32 weight a quantized op computes with: `dequantize(quantize(W))`, written back as a
+ * float32 initializer of the same name and shape ("fake quantization"). Holds the weight in
+ * fp32 whole, so it is for diagnostics on small models: it separates the error of the weights
+ * from that of the kernels (DynamicQuantizeMatMul also quantizes its activations).
+ */
+export async function emulateQuantizedWeight(
+  context: WeightQuantizerContext,
+  tensor: OnnxTypes.ITensorProto,
+  kind: 'matmul' | 'table',
+  dtype: 'q4' | 'q8',
+  rows: number,
+  columns: number,
+  options: Q4Options,
+): Promise<OnnxTypes.ITensorProto> {
+  const values = await context.reader.readFloatRows(tensor, columns, 0, rows);
+  let restored: Float32Array;
+  if (dtype === 'q4') {
+    restored =
+      kind === 'matmul'
+        ? dequantizeMatMulNBits(quantizeMatMulNBits(values, { k: rows, n: columns, layout: 'k-by-n' }, options))
+        : dequantizeGatherBlockQuantized(quantizeGatherBlockQuantized(values, { rows, columns }, options));
+  } else {
+    restored = dequantizeInt8(quantizeInt8(values, { rows, columns, axis: kind === 'matmul' ? 'per-column' : 'per-row' }));
+  }
+  return store(context, tensor.name ?? '', DATA_TYPE.float32, [rows, columns], bytesOf(restored));
 }
