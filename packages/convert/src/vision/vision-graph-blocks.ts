@@ -1,6 +1,6 @@
 import type { GraphScope } from '../onnx/onnx-graph-builder';
 import { geluTanh, type TextGraphContext } from '../text/text-graph-context';
-import type { MultiQueryAttentionSpec } from './mobilenet-v5-architecture';
+import type { MobileNetV5BlockSpec } from './mobilenet-v5-architecture';
 import { samePadding, type ResolvedVisionBlock } from './mobilenet-v5-layout';
 
 /*
@@ -94,15 +94,15 @@ async function scaleAndSkip(blocks: VisionBlockContext, scope: GraphScope, block
 export async function edgeResidual(blocks: VisionBlockContext, scope: GraphScope, block: ResolvedVisionBlock, x: string): Promise<string> {
   const spec = block.spec;
   if (spec.kind !== 'edge_residual') throw new Error(`${block.path} is not an edge residual block`);
-  const p = block.path;
-  const expanded = await conv(blocks, scope, 'conv_exp', x, `${p}.conv_exp.weight`, {
+  const path = block.path;
+  const expanded = await conv(blocks, scope, 'conv_exp', x, `${path}.conv_exp.weight`, {
     inSize: block.inSize, kernelSize: spec.kernelSize, stride: spec.stride, inChannels: block.inChannels, outChannels: block.midChannels,
   });
-  const activated = geluTanh(scope, 'bn1/Gelu', await rmsNorm2d(blocks, scope, 'bn1', expanded, `${p}.bn1.weight`, block.midChannels));
-  const projected = await conv(blocks, scope, 'conv_pwl', activated, `${p}.conv_pwl.weight`, {
+  const activated = geluTanh(scope, 'bn1/Gelu', await rmsNorm2d(blocks, scope, 'bn1', expanded, `${path}.bn1.weight`, block.midChannels));
+  const projected = await conv(blocks, scope, 'conv_pwl', activated, `${path}.conv_pwl.weight`, {
     inSize: block.outSize, kernelSize: 1, inChannels: block.midChannels, outChannels: block.outChannels,
   });
-  const normed = await rmsNorm2d(blocks, scope, 'bn2', projected, `${p}.bn2.weight`, block.outChannels);
+  const normed = await rmsNorm2d(blocks, scope, 'bn2', projected, `${path}.bn2.weight`, block.outChannels);
   return block.hasSkip ? scope.op('Add', [normed, x], { name: 'Residual' }) : normed;
 }
 
@@ -148,16 +148,16 @@ export async function universalInvertedResidual(
  * row-major; `softmax(q·kᵀ · kd^-0.5)·v`; heads concatenated head-major → 1×1 output proj.
  */
 export async function mobileAttention(blocks: VisionBlockContext, scope: GraphScope, block: ResolvedVisionBlock, x: string): Promise<string> {
-  const spec = block.spec as MultiQueryAttentionSpec;
+  const spec: MobileNetV5BlockSpec = block.spec;
   if (spec.kind !== 'multi_query_attention') throw new Error(`${block.path} is not an attention block`);
-  const p = block.path;
+  const path = block.path;
   const channels = block.inChannels;
   const side = block.inSize;
   const queryTokens = side * side;
-  const normed = await rmsNorm2d(blocks, scope, 'norm', x, `${p}.norm.weight`, channels);
+  const normed = await rmsNorm2d(blocks, scope, 'norm', x, `${path}.norm.weight`, channels);
   const attn = scope.scope('attn');
 
-  const query = await conv(blocks, attn, 'query.proj', normed, `${p}.attn.query.proj.weight`, {
+  const query = await conv(blocks, attn, 'query.proj', normed, `${path}.attn.query.proj.weight`, {
     inSize: side, kernelSize: 1, inChannels: channels, outChannels: spec.numHeads * spec.keyDim,
   });
   const queryHeads = attn.op('Reshape', [query, attn.int64([0, spec.numHeads, spec.keyDim, queryTokens])], { name: 'query/Reshape' });
@@ -168,13 +168,13 @@ export async function mobileAttention(blocks: VisionBlockContext, scope: GraphSc
     let source = normed;
     let kvSide = side;
     if (spec.kvStride > 1) {
-      source = await conv(blocks, attn, `${branch}.down_conv`, source, `${p}.attn.${branch}.down_conv.weight`, {
+      source = await conv(blocks, attn, `${branch}.down_conv`, source, `${path}.attn.${branch}.down_conv.weight`, {
         inSize: side, kernelSize: spec.kvKernelSize, stride: spec.kvStride, groups: channels, inChannels: channels, outChannels: channels,
       });
-      source = await rmsNorm2d(blocks, attn, `${branch}.norm`, source, `${p}.attn.${branch}.norm.weight`, channels);
+      source = await rmsNorm2d(blocks, attn, `${branch}.norm`, source, `${path}.attn.${branch}.norm.weight`, channels);
       kvSide = Math.ceil(side / spec.kvStride);
     }
-    const projected = await conv(blocks, attn, `${branch}.proj`, source, `${p}.attn.${branch}.proj.weight`, {
+    const projected = await conv(blocks, attn, `${branch}.proj`, source, `${path}.attn.${branch}.proj.weight`, {
       inSize: kvSide, kernelSize: 1, inChannels: channels, outChannels: width,
     });
     const tokens = kvSide * kvSide;
@@ -191,7 +191,7 @@ export async function mobileAttention(blocks: VisionBlockContext, scope: GraphSc
   const mixed = attn.op('MatMul', [probabilities, valueRows], { name: 'Mix' }); // [N, h, HW, vd]
   const channelsFirst = attn.op('Transpose', [mixed], { name: 'output/Transpose', attributes: { perm: [0, 1, 3, 2] } });
   const merged = attn.op('Reshape', [channelsFirst, attn.int64([0, spec.numHeads * spec.valueDim, side, side])], { name: 'output/Reshape' });
-  const output = await conv(blocks, attn, 'output.proj', merged, `${p}.attn.output.proj.weight`, {
+  const output = await conv(blocks, attn, 'output.proj', merged, `${path}.attn.output.proj.weight`, {
     inSize: side, kernelSize: 1, inChannels: spec.numHeads * spec.valueDim, outChannels: block.outChannels,
   });
   return scaleAndSkip(blocks, scope, block, output, x);

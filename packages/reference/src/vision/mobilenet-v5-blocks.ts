@@ -75,12 +75,15 @@ function convNormAct(block: BlockWeights, module: string, input: FeatureMap, out
 /** Stem: Conv 3×3 stride 2 with bias (absent bias = zero), RmsNorm2d, GELU. */
 export function stem(block: BlockWeights, input: FeatureMap, outChannels: number): FeatureMap {
   const weight = readWeight(block.weights, `${block.prefix}conv.weight`, [outChannels, input.channels, 3, 3]);
+  // The release writes a (zero) stem bias; a checkpoint without one means no bias. A lookup
+  // may throw for a name it does not hold, so absence is "throws or returns nothing".
   let bias: Float32Array | null = null;
   try {
-    bias = block.weights(`${block.prefix}conv.bias`);
+    bias = block.weights(`${block.prefix}conv.bias`) ?? null;
   } catch {
     bias = null;
   }
+  if (bias !== null) bias = readWeight(block.weights, `${block.prefix}conv.bias`, [outChannels]);
   const convolved = conv2dSame(input, weight, outChannels, 3, { stride: 2, bias });
   return gelu(rmsNorm2d(convolved, vector(block, 'bn.weight', outChannels), block.epsilon));
 }
