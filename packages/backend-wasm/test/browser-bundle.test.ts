@@ -4,15 +4,26 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type * as Esbuild from 'esbuild';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const packagesRoot = join(packageRoot, '..');
+/** The part of esbuild's API used here (its types are not resolvable from this package). */
+interface EsbuildPlugin {
+  name: string;
+  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string }): void }): void;
+}
+interface Esbuild {
+  build(options: Record<string, unknown>): Promise<{
+    metafile: { inputs: Record<string, { imports: { path: string }[] }> };
+    outputFiles: { text: string; contents: Uint8Array }[];
+  }>;
+}
+
 // esbuild is installed as tsup's dependency, not ours: resolve it from there.
-const esbuild = createRequire(createRequire(import.meta.url).resolve('tsup'))('esbuild') as typeof Esbuild;
+const esbuild = createRequire(createRequire(import.meta.url).resolve('tsup'))('esbuild') as Esbuild;
 
 /** `@gemma3n/name` → that package's TypeScript sources, as the vitest aliases do. */
-const workspaceSources: Esbuild.Plugin = {
+const workspaceSources: EsbuildPlugin = {
   name: 'workspace-sources',
   setup(build) {
     build.onResolve({ filter: /^@gemma3n\/[a-z0-9-]+$/ }, (args) => ({ path: join(packagesRoot, args.path.slice('@gemma3n/'.length), 'src/index.ts') }));

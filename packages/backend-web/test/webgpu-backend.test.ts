@@ -150,7 +150,7 @@ describe('graph scan', () => {
 
 describe('GpuKvSession', () => {
   const step = (values: number[]) => new Tensor('float32', Float32Array.from(values), [1, 1, 1, 2]);
-  const empty = () => new Tensor('float32', new Float32Array(0), [1, 1, 0, 2]);
+  const empty = (): Tensor => new Tensor('float32', new Float32Array(0), [1, 1, 0, 2]);
 
   it('releases each GPU past once the run that read it succeeds, and the rest on release()', async () => {
     const disposed = { count: 0 };
