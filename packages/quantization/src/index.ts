@@ -7,3 +7,5 @@ export * from './blockwise-4bit';
 export * from './int8';
 export * from './float16';
 export * from './quantization-dtypes';
+export * from './evaluation/next-token-metrics';
+export * from './evaluation/seeded-prompts';

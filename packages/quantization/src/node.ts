@@ -6,3 +6,14 @@ export * from './index';
 export { OnnxModelReader } from './onnx/onnx-model-reader';
 export { quantizeModelFile, type QuantizeModelOptions, type QuantizeModelResult, type QuantizeProgress, type QuantizedTensorReport } from './passes/quantize-model-file';
 export { quantizeModelFolder, updatedConfig, type QuantizeFolderOptions, type QuantizeFolderProgress, type QuantizeFolderResult } from './folder/quantize-folder';
+export {
+  evaluateQuantization,
+  openTextSessions,
+  textSessionFile,
+  type EvaluateQuantizationOptions,
+  type OrtRuntime,
+  type OrtSession,
+  type OrtTensor,
+  type QuantizationEvaluation,
+  type TextSessions,
+} from './evaluation/evaluate-quantization';

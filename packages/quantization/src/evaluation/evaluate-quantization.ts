@@ -49,42 +49,88 @@ export interface QuantizationEvaluation {
 
 const SESSIONS = ['embed_tokens', 'decoder_model_merged'] as const;
 
+/** The two text sessions of one folder, scoring whole prompts. */
+export interface TextSessions {
+  files: string[];
+  /** Logits [S, V] for every position of `prompt` (empty KV cache, `num_logits_to_keep` 0). */
+  logits(prompt: readonly number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/** `onnx/<session><suffix>.onnx` for one dtype, or a per-session map of them. */
+export function textSessionFile(session: string, dtype: string | Record<string, string>): string {
+  const chosen = typeof dtype === 'string' ? dtype : (dtype[session] ?? 'fp32');
+  const suffix = FOLDER_DTYPE_SUFFIXES[chosen];
+  if (suffix === undefined) throw new InputError({ field: 'dtype', value: chosen, expected: `one of ${Object.keys(FOLDER_DTYPE_SUFFIXES).join(', ')}` });
+  return `onnx/${session}${suffix}.onnx`;
+}
+
 /**
- * Runs each prompt through the fp32 and the quantized text sessions (embed_tokens, then the
- * decoder on the whole sequence with an empty KV cache and `num_logits_to_keep` 0) and compares
- * the next-token distribution at every position.
+ * Opens `embed_tokens` and `decoder_model_merged` of `dir` in the given dtype (default: the
+ * folder config's `transformers.js_config.dtype`, else fp32).
+ */
+export async function openTextSessions(
+  ort: OrtRuntime,
+  dir: string,
+  dtype?: string | Record<string, string>,
+  sessionOptions?: Record<string, unknown>,
+): Promise<TextSessions> {
+  const config = await readConfig(dir);
+  const chosen = dtype ?? (config['transformers.js_config'] as { dtype?: string | Record<string, string> } | undefined)?.dtype ?? 'fp32';
+  const files = SESSIONS.map((session) => textSessionFile(session, chosen));
+  const text = (config.text_config ?? {}) as Record<string, unknown>;
+  const keyValueHeads = Number(text.num_key_value_heads);
+  const headDim = Number(text.head_dim);
+  if (!(keyValueHeads > 0 && headDim > 0)) {
+    throw new ModelFileError({ path: 'config.json', location: dir, problem: 'unreadable', message: `config.json of ${dir}: text_config lacks num_key_value_heads / head_dim` });
+  }
+  const open = async (file: string) => {
+    try {
+      return await ort.InferenceSession.create(join(dir, file), sessionOptions);
+    } catch (cause) {
+      throw new ModelFileError({ path: file, location: dir, problem: 'unreadable', cause, message: `Cannot open ${file} in ${dir}: ${(cause as Error).message}` });
+    }
+  };
+  const embed = await open(files[0]!);
+  const decoder = await open(files[1]!).catch(async (error: unknown) => {
+    await embed.release();
+    throw error;
+  });
+  return {
+    files,
+    logits: (prompt) => runPrompt(ort, { embed, decoder }, prompt, keyValueHeads, headDim),
+    release: async () => {
+      await embed.release();
+      await decoder.release();
+    },
+  };
+}
+
+/**
+ * Runs each prompt through the reference and the quantized text sessions (embed_tokens, then
+ * the decoder on the whole sequence with an empty KV cache) and compares the next-token
+ * distribution at every position.
  */
 export async function evaluateQuantization(options: EvaluateQuantizationOptions): Promise<QuantizationEvaluation> {
   if (options.prompts.length === 0 || options.prompts.some((prompt) => prompt.length === 0)) {
     throw new InputError({ field: 'prompts', value: options.prompts.length, expected: 'at least one non-empty token id sequence' });
   }
-  const config = await readConfig(options.referenceDir);
-  const quantizedConfig = await readConfig(options.quantizedDir);
-  const dtypes = options.dtype ?? (quantizedConfig['transformers.js_config'] as { dtype?: string | Record<string, string> } | undefined)?.dtype ?? 'fp32';
-  const fileOf = (session: string, dtype: string | Record<string, string>): string => {
-    const chosen = typeof dtype === 'string' ? dtype : (dtype[session] ?? 'fp32');
-    const suffix = FOLDER_DTYPE_SUFFIXES[chosen];
-    if (suffix === undefined) throw new InputError({ field: 'dtype', value: chosen, expected: `one of ${Object.keys(FOLDER_DTYPE_SUFFIXES).join(', ')}` });
-    return `onnx/${session}${suffix}.onnx`;
-  };
-  const referenceFiles = SESSIONS.map((session) => fileOf(session, options.referenceDtype ?? 'fp32'));
-  const quantizedFiles = SESSIONS.map((session) => fileOf(session, dtypes));
-  const text = (config.text_config ?? {}) as Record<string, unknown>;
-  const keyValueHeads = Number(text.num_key_value_heads);
-  const headDim = Number(text.head_dim);
-  if (!(keyValueHeads > 0 && headDim > 0)) {
-    throw new ModelFileError({ path: 'config.json', location: options.referenceDir, problem: 'unreadable', message: 'config.json text_config lacks num_key_value_heads / head_dim' });
+  const reference = await openTextSessions(options.ort, options.referenceDir, options.referenceDtype ?? 'fp32', options.sessionOptions);
+  let quantized: TextSessions;
+  try {
+    quantized = await openTextSessions(options.ort, options.quantizedDir, options.dtype, options.sessionOptions);
+  } catch (error) {
+    await reference.release();
+    throw error;
   }
-  const reference = await openPair(options, options.referenceDir, referenceFiles);
-  const quantized = await openPair(options, options.quantizedDir, quantizedFiles);
   try {
     let positions = 0;
     let agreements = 0;
     let klSum = 0;
     let maxKl = 0;
     for (const prompt of options.prompts) {
-      const referenceLogits = await runPrompt(options.ort, reference, prompt, keyValueHeads, headDim);
-      const quantizedLogits = await runPrompt(options.ort, quantized, prompt, keyValueHeads, headDim);
+      const referenceLogits = await reference.logits(prompt);
+      const quantizedLogits = await quantized.logits(prompt);
       const vocabulary = referenceLogits.length / prompt.length;
       for (let position = 0; position < prompt.length; position++) {
         const row = (logits: Float32Array) => logits.subarray(position * vocabulary, (position + 1) * vocabulary);
@@ -95,24 +141,11 @@ export async function evaluateQuantization(options: EvaluateQuantizationOptions)
         maxKl = Math.max(maxKl, comparison.kl);
       }
     }
-    return { positions, topOneAgreement: agreements / positions, meanKl: klSum / positions, maxKl, files: { reference: referenceFiles, quantized: quantizedFiles } };
+    return { positions, topOneAgreement: agreements / positions, meanKl: klSum / positions, maxKl, files: { reference: reference.files, quantized: quantized.files } };
   } finally {
-    await reference.embed.release();
-    await reference.decoder.release();
-    await quantized.embed.release();
-    await quantized.decoder.release();
+    await reference.release();
+    await quantized.release();
   }
-}
-
-async function openPair(options: EvaluateQuantizationOptions, dir: string, files: string[]): Promise<{ embed: OrtSession; decoder: OrtSession }> {
-  const open = async (file: string) => {
-    try {
-      return await options.ort.InferenceSession.create(join(dir, file), options.sessionOptions);
-    } catch (cause) {
-      throw new ModelFileError({ path: file, location: dir, problem: 'unreadable', cause, message: `Cannot open ${file} in ${dir}: ${(cause as Error).message}` });
-    }
-  };
-  return { embed: await open(files[0]!), decoder: await open(files[1]!) };
 }
 
 /** Logits [S, V] for every position of `prompt`. */
