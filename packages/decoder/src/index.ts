@@ -23,6 +23,8 @@ export { IncrementalDetokenizer, type StreamingTextDecoder, type TokenTextDecode
 export { StopStringMatcher } from './generation/stop-strings';
 export {
   ChatSession,
+  type ChatMediaItem,
+  type ChatTurnMedia,
   type ChatSessionParams,
   type ChatTemplate,
   type ChatTokenizer,
@@ -53,5 +55,28 @@ export {
   type LoadDecoderRuntimeParams,
   type LoadedDecoderRuntime,
 } from './loading/load-decoder-runtime';
-export { dtypeFor, dtypeSuffixes, onnxFileName, type DtypeChoice, type OnnxDtype, type TextSessionName } from './loading/onnx-file-names';
+export {
+  dtypeFor,
+  dtypeSuffixes,
+  onnxFileName,
+  type DtypeChoice,
+  type EncoderSessionName,
+  type OnnxDtype,
+  type SessionName,
+  type TextSessionName,
+} from './loading/onnx-file-names';
+export {
+  checkMediaCounts,
+  checkMediaEmbeddings,
+  type EncoderStats,
+  type MediaEmbedding,
+  type PreparedMedia,
+} from './media/media-embeddings';
+export {
+  MediaEncoders,
+  type EncodedRows,
+  type EncoderAudioFeatures,
+  type EncoderPixelValues,
+  type MediaEncodersParams,
+} from './media/media-encoders';
 export { checkExternalData, externalDataRequirements } from './loading/external-data-check';

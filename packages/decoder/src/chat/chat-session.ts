@@ -6,7 +6,28 @@ import {
   type TokenModel,
 } from '../generation/generate-tokens';
 import type { TokenTextDecoder } from '../generation/incremental-detokenizer';
+import { checkMediaCounts, type EncoderStats, type MediaEmbedding, type PreparedMedia } from '../media/media-embeddings';
 import { commonPrefixLength, type KvCache } from '../runtime/kv-cache';
+
+/** One image or audio clip of a conversation, before encoding. */
+export interface ChatMediaItem {
+  /** The placeholder id its rows go to (`image_token_id` / `audio_token_id`). */
+  tokenId: number;
+  /** How many placeholder positions (and encoder rows) it takes. */
+  rowCount: number;
+  /** Equal keys mean equal encoder rows (e.g. a hash of the preprocessed input). */
+  key: string;
+  /** For error messages: "image", "audio". */
+  label?: string;
+}
+
+/** The media of a whole conversation, for one turn. */
+export interface ChatTurnMedia {
+  /** Every media item of the conversation including the new message, in prompt order. */
+  items: readonly ChatMediaItem[];
+  /** Encodes items (only those the cache does not hold yet); `rows[i]` is `items[i]`'s `rowCount × hidden` floats. */
+  encode(items: readonly ChatMediaItem[]): Promise<{ rows: readonly Float32Array[]; encoderStats?: EncoderStats }>;
+}
 
 /** A message as chat templates take it; `content` is text or the template's list of parts. */
 export interface ConversationMessage {
@@ -53,6 +74,8 @@ const markerOf = (turn: number) => `\u{F0000}gemma3n-assistant-${turn}\u{F0001}`
 export class ChatSession {
   readonly messages: ConversationMessage[];
   private readonly assistantTurns: AssistantTurn[] = [];
+  /** Media identity of each placeholder position the cache holds (position → key). */
+  private heldMediaKeys = new Map<number, string>();
   private busy = false;
 
   constructor(private readonly params: ChatSessionParams) {
@@ -64,15 +87,31 @@ export class ChatSession {
     return this.params.cache.tokenIds;
   }
 
-  /** Adds a user message and streams the answer; the answer joins the history when it completes. */
-  stream(content: ConversationMessage['content'], options: GenerationOptions = {}): GenerationStream {
+  /**
+   * Adds a user message and streams the answer; the answer joins the history when it completes.
+   * With `media` (the conversation's images and clips), the cache is reused only up to the
+   * first placeholder position whose media differs from what the cache holds, and only the
+   * items with rows after that point are encoded.
+   */
+  stream(content: ConversationMessage['content'], options: GenerationOptions = {}, media?: ChatTurnMedia): GenerationStream {
     if (this.busy) throw new Error('this chat session is already generating; wait for the previous turn');
     const userMessage: ConversationMessage = { role: 'user', content };
     const promptIds = this.promptIds([...this.messages, userMessage]);
+    const items = media?.items ?? [];
+    checkMediaCounts(promptIds, items);
+    const positionKeys = mediaPositionKeys(promptIds, items);
     const cache = this.params.cache;
     // At least the last prompt token must be fed, to get the logits that follow it.
-    const reuse = Math.min(commonPrefixLength(cache.tokenIds, promptIds), promptIds.length - 1);
+    let reuse = Math.min(commonPrefixLength(cache.tokenIds, promptIds), promptIds.length - 1);
+    for (let position = 0; position < reuse; position++) {
+      if (positionKeys.get(position) !== this.heldMediaKeys.get(position)) {
+        reuse = position; // same placeholder ids, other media: the rows from here on differ
+        break;
+      }
+    }
     cache.truncate(reuse);
+    // Whatever happens to this turn, the cache will hold (a prefix of) this prompt.
+    this.heldMediaKeys = positionKeys;
     const inner = streamTokens({
       model: this.params.model,
       cache,
@@ -80,6 +119,7 @@ export class ChatSession {
       decoder: this.params.tokenizer,
       options,
       defaults: this.params.defaults,
+      media: media === undefined || items.length === 0 ? undefined : () => encodeFrom(promptIds, reuse, media),
     });
     this.busy = true;
     const result = inner.result.then(
@@ -98,8 +138,8 @@ export class ChatSession {
   }
 
   /** Adds a user message and returns the whole answer. */
-  async send(content: ConversationMessage['content'], options: GenerationOptions = {}): Promise<GenerationResult> {
-    const stream = this.stream(content, options);
+  async send(content: ConversationMessage['content'], options: GenerationOptions = {}, media?: ChatTurnMedia): Promise<GenerationResult> {
+    const stream = this.stream(content, options, media);
     for await (const _delta of stream) {
       // Driving the loop.
     }
@@ -132,6 +172,7 @@ export class ChatSession {
   reset(messages: readonly ConversationMessage[] = this.params.messages ?? []): void {
     this.messages.splice(0, this.messages.length, ...messages);
     this.assistantTurns.length = 0;
+    this.heldMediaKeys = new Map();
     this.params.cache.clear();
   }
 
@@ -148,4 +189,59 @@ export class ChatSession {
 
 function textOf(message: ConversationMessage): string {
   return typeof message.content === 'string' ? message.content : '';
+}
+
+/** `key#row` of every placeholder position, assigning each token id's positions to its items in order. */
+function mediaPositionKeys(promptIds: readonly number[], items: readonly ChatMediaItem[]): Map<number, string> {
+  const keys = new Map<number, string>();
+  const queues = new Map<number, { items: ChatMediaItem[]; item: number; row: number }>();
+  for (const item of items) {
+    const queue = queues.get(item.tokenId) ?? { items: [], item: 0, row: 0 };
+    queue.items.push(item);
+    queues.set(item.tokenId, queue);
+  }
+  for (const [position, id] of promptIds.entries()) {
+    const queue = queues.get(id);
+    if (queue === undefined) continue;
+    while (queue.items[queue.item] !== undefined && queue.row >= queue.items[queue.item]!.rowCount) {
+      queue.item++;
+      queue.row = 0;
+    }
+    const item = queue.items[queue.item];
+    if (item === undefined) break; // counts were checked; unreachable
+    keys.set(position, `${item.key}#${queue.row}`);
+    queue.row++;
+  }
+  return keys;
+}
+
+/** Encodes the items with rows at or after `start` and returns the rows the fed slice needs. */
+async function encodeFrom(promptIds: readonly number[], start: number, media: ChatTurnMedia): Promise<PreparedMedia> {
+  const skippedRows = new Map<number, number>();
+  for (const id of promptIds.slice(0, start)) skippedRows.set(id, (skippedRows.get(id) ?? 0) + 1);
+  const needed: { item: ChatMediaItem; firstRow: number }[] = [];
+  const seenRows = new Map<number, number>();
+  for (const item of media.items) {
+    const before = seenRows.get(item.tokenId) ?? 0;
+    seenRows.set(item.tokenId, before + item.rowCount);
+    const skipped = skippedRows.get(item.tokenId) ?? 0;
+    if (before + item.rowCount <= skipped) continue; // wholly in the cache
+    needed.push({ item, firstRow: Math.max(0, skipped - before) });
+  }
+  if (needed.length === 0) return { embeddings: [] };
+  const encoded = await media.encode(needed.map((entry) => entry.item));
+  const embeddings: MediaEmbedding[] = needed.map(({ item, firstRow }, index) => {
+    const rows = encoded.rows[index];
+    if (rows === undefined || item.rowCount === 0 || rows.length % item.rowCount !== 0) {
+      throw new RangeError(`the media encoder gave ${rows?.length ?? 'no'} floats for a ${item.label ?? 'media'} item of ${item.rowCount} rows`);
+    }
+    const hidden = rows.length / item.rowCount;
+    return {
+      tokenId: item.tokenId,
+      rows: rows.subarray(firstRow * hidden),
+      rowCount: item.rowCount - firstRow,
+      label: item.label,
+    };
+  });
+  return { embeddings, encoderStats: encoded.encoderStats };
 }

@@ -1,4 +1,5 @@
 import { InputError } from '@gemma3n/core';
+import type { EncoderStats, MediaEmbedding, PreparedMedia } from '../media/media-embeddings';
 import type { KvCache } from '../runtime/kv-cache';
 import { resolveSamplingOptions } from '../sampling/sampling-options';
 import { createTokenSampler } from '../sampling/token-sampler';
@@ -13,7 +14,11 @@ export interface TokenModel {
   /** Ids from here on are never sampled (vocab_size_per_layer_input). */
   readonly firstMaskedId: number;
   /** Feeds `tokenIds` after the cache, extends it, returns the last position's logits. */
-  forward(tokenIds: readonly number[], cache: KvCache, options?: { signal?: AbortSignal }): Promise<Float32Array>;
+  forward(
+    tokenIds: readonly number[],
+    cache: KvCache,
+    options?: { signal?: AbortSignal; media?: readonly MediaEmbedding[] },
+  ): Promise<Float32Array>;
 }
 
 /** One generated token and the text it adds (possibly '' while a character or stop string is pending). */
@@ -24,9 +29,10 @@ export interface GenerationDelta {
 
 export type FinishReason = 'stop' | 'stop-string' | 'length' | 'cancelled';
 
-export interface GenerationStats {
-  /** From the call to the first sampled token (the prefill and one sampling step). */
+export interface GenerationStats extends EncoderStats {
+  /** From the call to the first sampled token (media encoding, the prefill and one sampling step). */
   ttftMs: number;
+  /** Prompt tokens per second of prefill (encoder time not included). */
   prefillTokensPerSecond: number;
   /** Tokens after the first, per second of decoding; 0 when only one token was generated. */
   decodeTokensPerSecond: number;
@@ -60,6 +66,11 @@ export interface GenerateTokensParams {
   decoder: TokenTextDecoder;
   options?: GenerationOptions;
   defaults?: GenerationDefaults;
+  /**
+   * Encoder rows for the media placeholders of `promptIds`, or a function that encodes them
+   * when the run starts (so a stream that is never iterated never runs the encoders).
+   */
+  media?: readonly MediaEmbedding[] | (() => Promise<PreparedMedia>);
 }
 
 /** Runs generation to the end and returns the result. */
@@ -100,7 +111,9 @@ export function streamTokens(params: GenerateTokensParams): GenerationStream {
     let finishReason: FinishReason = 'cancelled';
     const startTime = now();
     let firstTokenTime = startTime;
+    let prefillStartTime = startTime;
     let prefillEndTime = startTime;
+    let encoderStats: EncoderStats = {};
     const finish = (): GenerationResult => {
       const endTime = now();
       const decodeSeconds = (endTime - firstTokenTime) / 1000;
@@ -112,16 +125,27 @@ export function streamTokens(params: GenerateTokensParams): GenerationStream {
         finishReason,
         stats: {
           ttftMs: firstTokenTime - startTime,
-          prefillTokensPerSecond: promptIds.length / Math.max((prefillEndTime - startTime) / 1000, 1e-9),
+          prefillTokensPerSecond: promptIds.length / Math.max((prefillEndTime - prefillStartTime) / 1000, 1e-9),
           decodeTokensPerSecond: tokenIds.length > 1 ? (tokenIds.length - 1) / Math.max(decodeSeconds, 1e-9) : 0,
           totalMs: endTime - startTime,
+          ...encoderStats,
         },
       };
     };
 
     try {
       throwIfAborted(signal);
-      let logits = await model.forward(promptIds, cache, { signal });
+      let media: readonly MediaEmbedding[] | undefined;
+      if (typeof params.media === 'function') {
+        const prepared = await params.media();
+        media = prepared.embeddings;
+        encoderStats = { ...prepared.encoderStats };
+        throwIfAborted(signal);
+        prefillStartTime = now();
+      } else {
+        media = params.media;
+      }
+      let logits = await model.forward(promptIds, cache, media === undefined ? { signal } : { signal, media });
       prefillEndTime = now();
       for (let step = 0; ; step++) {
         throwIfAborted(signal);

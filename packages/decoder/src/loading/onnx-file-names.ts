@@ -3,11 +3,16 @@ import { UnsupportedError } from '@gemma3n/core';
 /** Per-file weight formats of the transformers.js folder layout. */
 export type OnnxDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
 
-/** The text sessions; the vision and audio encoders belong to other packages. */
+/** The text sessions, needed by every prompt. */
 export type TextSessionName = 'embed_tokens' | 'decoder_model_merged';
 
-/** One dtype for both files, or one per file (as `transformers.js_config.dtype` may give). */
-export type DtypeChoice = OnnxDtype | Partial<Record<TextSessionName, OnnxDtype>>;
+/** The encoders, opened only when a prompt has an image or audio. */
+export type EncoderSessionName = 'vision_encoder' | 'audio_encoder';
+
+export type SessionName = TextSessionName | EncoderSessionName;
+
+/** One dtype for every file, or one per file (as `transformers.js_config.dtype` may give). */
+export type DtypeChoice = OnnxDtype | Partial<Record<SessionName, OnnxDtype>>;
 
 /** File-name suffix of each dtype (model-folder-contract.md). */
 export const dtypeSuffixes: Readonly<Record<OnnxDtype, string>> = {
@@ -30,7 +35,7 @@ function checkDtype(value: unknown, field: string): OnnxDtype {
  * The dtype of one session: the caller's choice first, then `config.json`'s
  * `transformers.js_config.dtype` (as transformers.js reads it), then fp32.
  */
-export function dtypeFor(session: TextSessionName, choice: DtypeChoice | undefined, rawConfig: Record<string, unknown>): OnnxDtype {
+export function dtypeFor(session: SessionName, choice: DtypeChoice | undefined, rawConfig: Record<string, unknown>): OnnxDtype {
   const pick = (value: unknown, field: string): OnnxDtype | undefined => {
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'string') return checkDtype(value, field);
@@ -47,6 +52,6 @@ export function dtypeFor(session: TextSessionName, choice: DtypeChoice | undefin
 }
 
 /** `onnx/decoder_model_merged_q4.onnx` for (`decoder_model_merged`, `q4`). */
-export function onnxFileName(session: TextSessionName, dtype: OnnxDtype): string {
+export function onnxFileName(session: SessionName, dtype: OnnxDtype): string {
   return `onnx/${session}${dtypeSuffixes[dtype]}.onnx`;
 }

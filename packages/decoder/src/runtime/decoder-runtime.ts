@@ -1,6 +1,7 @@
 import { Tensor } from 'onnxruntime-common';
 import { BackendError, InputError, ModelFileError } from '@gemma3n/core';
 import type { TokenModel } from '../generation/generate-tokens';
+import { checkMediaCounts, checkMediaEmbeddings, type MediaEmbedding, MediaRowCursor } from '../media/media-embeddings';
 import { KvCache } from './kv-cache';
 import { declaredInput, type ModelSession } from './model-session';
 import { castFloatTensor, emptyFloatTensor, int64Tensor, readFloats } from './tensor-data';
@@ -38,6 +39,11 @@ export interface DecoderRuntimeParams {
 export interface ForwardOptions {
   /** Checked between prefill pieces; an abort rejects with its reason. */
   signal?: AbortSignal;
+  /**
+   * Encoder rows to write over the media placeholder positions of `tokenIds` (in order, per
+   * token id) before the decoder runs. The counts must match the placeholders exactly.
+   */
+  media?: readonly MediaEmbedding[];
 }
 
 const pastPattern = /^past_key_values\.(\d+)\.(key|value)$/;
@@ -133,23 +139,31 @@ export class DecoderRuntime implements TokenModel {
    */
   async forward(tokenIds: readonly number[], cache: KvCache, options: ForwardOptions = {}): Promise<Float32Array> {
     if (tokenIds.length === 0) throw new RangeError('forward needs at least one token');
+    // Checked before anything runs, so a mismatch never reaches the engine or the cache.
+    if (options.media !== undefined) {
+      checkMediaEmbeddings(options.media);
+      checkMediaCounts(tokenIds, options.media);
+    }
+    const media = options.media === undefined ? undefined : new MediaRowCursor(options.media);
     let logits: Float32Array | undefined;
     for (let start = 0; start < tokenIds.length; start += this.prefillChunkSize) {
       if (options.signal?.aborted) throw options.signal.reason ?? new DOMException('The generation was aborted', 'AbortError');
-      logits = await this.forwardPiece(tokenIds.slice(start, start + this.prefillChunkSize), cache);
+      logits = await this.forwardPiece(tokenIds.slice(start, start + this.prefillChunkSize), cache, media);
     }
     return logits!;
   }
 
-  private async forwardPiece(tokenIds: readonly number[], cache: KvCache): Promise<Float32Array> {
+  private async forwardPiece(tokenIds: readonly number[], cache: KvCache, media: MediaRowCursor | undefined): Promise<Float32Array> {
     const pastLength = cache.length;
     const newLength = tokenIds.length;
     const embedded = await this.runSession(this.embedSession, this.fileNames.embed, {
       input_ids: int64Tensor(tokenIds, [1, newLength]),
     });
 
+    let inputsEmbeds = embedded.inputs_embeds!;
+    if (media !== undefined && media.touches(tokenIds)) inputsEmbeds = mergeMediaRows(inputsEmbeds, tokenIds, media);
     const feeds: Record<string, Tensor> = {
-      inputs_embeds: matchFloatType(embedded.inputs_embeds!, this.embeddingTypes.inputsEmbeds),
+      inputs_embeds: matchFloatType(inputsEmbeds, this.embeddingTypes.inputsEmbeds),
       per_layer_inputs: matchFloatType(embedded.per_layer_inputs!, this.embeddingTypes.perLayerInputs),
     };
     const totalLength = pastLength + newLength;
@@ -188,6 +202,18 @@ export class DecoderRuntime implements TokenModel {
   async release(): Promise<void> {
     await Promise.all([this.embedSession.release?.(), this.decoderSession.release?.()]);
   }
+}
+
+/**
+ * The embedder's rows with the encoder rows written over the placeholder positions, in float32
+ * (the merge is done in float32 whatever the embedder emits; matchFloatType then casts to what
+ * the decoder declares, which avoids the fp16-embeddings-with-fp32-features corruption).
+ */
+function mergeMediaRows(embeddings: Tensor, tokenIds: readonly number[], media: MediaRowCursor): Tensor {
+  const hidden = embeddings.dims[2]!;
+  const values = readFloats(embeddings, 0, embeddings.size);
+  media.writeInto(values, tokenIds, hidden);
+  return new Tensor('float32', values, embeddings.dims);
 }
 
 function matchFloatType(tensor: Tensor, declared: Tensor.Type | undefined): Tensor {
