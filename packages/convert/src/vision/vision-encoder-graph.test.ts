@@ -9,6 +9,7 @@ import { featureMap } from '../../../reference/src/vision/feature-map';
 import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
 import { RandomNumberGenerator } from '../checkpoint/random-number-generator';
 import { tinyShapeConfig } from '../checkpoint/tiny-text-shapes';
+import { InMemoryTensorSource } from '../tensor-source';
 import { visionArchitectureFromConfig } from './mobilenet-v5-architecture';
 import { resolveVisionTower } from './mobilenet-v5-layout';
 import { randomVisionTowerWeights, TINY_VISION_ARCHITECTURE, withVisionArchitecture } from './random-vision-weights';
@@ -117,6 +118,27 @@ describe('writeVisionEncoderGraph', () => {
       const mean = feature.data.reduce((sum, value) => sum + value, 0) / feature.data.length;
       expect(rootMeanSquare(feature.data.map((value) => value - mean))).toBeGreaterThan(0.3 * rms);
     }
+  });
+
+  it('accepts a checkpoint without the (zero in the release) stem bias', async () => {
+    const { config, architecture, weights } = tinyModel(TINY_VISION_ARCHITECTURE, 12);
+    const withoutBias = new InMemoryTensorSource();
+    for (const name of weights.names()) {
+      if (!name.endsWith('conv_stem.conv.bias')) withoutBias.set(name, weights.info(name).shape, weights.get(name));
+    }
+    const folder = join(directory, 'no-stem-bias');
+    await writeVisionEncoderGraph(config, withoutBias, folder);
+    const side = architecture.imageSize;
+    const pixels = randomPixels(3 * side * side, 6);
+    const session = await ort.InferenceSession.create(join(folder, 'vision_encoder.onnx'));
+    const outputs = await session.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, side, side]) });
+    await session.release();
+    const lookup = (name: string) => withoutBias.get(name);
+    const expected = referenceVisionEncoder(config, architecture, lookup, pixels, 1);
+    expect(relativeError(outputs.image_features!.data as Float32Array, expected)).toBeLessThan(1e-4);
+    // The bias mattered: with it the reference differs.
+    const withBias = referenceVisionEncoder(config, architecture, (name) => weights.get(name), pixels, 1);
+    expect(relativeError(withBias, expected)).toBeGreaterThan(1e-3);
   });
 
   it('rejects a config whose vision_soft_tokens_per_image disagrees with the tower', async () => {
