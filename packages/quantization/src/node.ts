@@ -17,3 +17,5 @@ export {
   type QuantizationEvaluation,
   type TextSessions,
 } from './evaluation/evaluate-quantization';
+export { runQuantizeCommand, defaultQuantizedDir, type QuantizeCommandOptions, type CommandOutput } from './cli/quantize-command';
+export { runEvalQuantCommand, type EvalQuantCommandOptions } from './cli/eval-quant-command';
