@@ -25,3 +25,4 @@ export { rmsNorm } from './blocks/rms-norm';
 export { applyRope, ropeInverseFrequencies, ropeThetaForLayer, rotateHalf } from './blocks/rotary-embedding';
 export { computeKeyValues, type LayerKeyValues, selfAttention } from './blocks/self-attention';
 export * from './audio';
+export * from './vision';
