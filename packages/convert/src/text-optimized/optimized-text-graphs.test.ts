@@ -87,7 +87,7 @@ async function run(model: Sessions, ids: number[], start: number, keep: number, 
   });
 }
 
-function opTypes(proto: onnx.ModelProto): Map<string, number> {
+function opTypes(proto: ReturnType<typeof onnx.ModelProto.decode>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const node of proto.graph!.node!) {
     const key = node.domain ? `${node.domain}:${node.opType}` : node.opType!;

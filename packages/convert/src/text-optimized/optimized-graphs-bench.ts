@@ -1,0 +1,161 @@
+/**
+ * Speed of the optimized text graphs against the compat ones through onnxruntime-node (CPU EP),
+ * on random weights: prefill tokens/s (num_logits_to_keep 1 and 0) and decode ms/token, for a
+ * tiny shape and for an E2B-width model with a few layers and a reduced vocabulary. Sessions of
+ * every variant are open at once and measured in turns, so load from other processes on the
+ * machine hits every variant alike. Not a unit test; run with
+ *   npx esbuild src/text-optimized/optimized-graphs-bench.ts --bundle --platform=node --format=esm \
+ *     --external:onnxruntime-node --outfile=/tmp/optimized-graphs-bench.mjs && \
+ *   node /tmp/optimized-graphs-bench.mjs [tiny|e2b-width] [prompt tokens] [decode steps] [threads] [rounds]
+ * (from packages/convert, so `onnxruntime-node` resolves).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kvSharingPlan, parseGemma3nConfig, type Gemma3nConfig } from '@gemma3n/core';
+import * as ort from 'onnxruntime-node';
+import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
+import { buildTinyConfig, TINY_TEXT_SHAPES } from '../checkpoint/tiny-text-shapes';
+import { writeTextGraphs, type WriteTextGraphsOptions } from '../text/write-text-graphs';
+
+const [shapeName = 'tiny', promptText = '128', stepsText = '16', threadsText = '2', roundsText = '3'] = process.argv.slice(2);
+const promptLength = Number(promptText);
+const decodeSteps = Number(stepsText);
+const threads = Number(threadsText);
+const rounds = Number(roundsText);
+
+/** E2B widths (D 2048, P 256, 8 q heads, 2 KV heads, head_dim 256, FFN 8192, window 512), 4 layers, 32 K vocabulary. */
+function e2bWidthConfig(): Record<string, unknown> {
+  return buildTinyConfig({
+    hiddenSize: 2048,
+    hiddenSizePerLayerInput: 256,
+    numHiddenLayers: 4,
+    intermediateSize: Array.from({ length: 4 }, () => 8192),
+    numAttentionHeads: 8,
+    numKeyValueHeads: 2,
+    headDim: 256,
+    // Layers sliding, full, sliding, full; F = 2: producers 0 and 1, consumers 2 and 3.
+    numKvSharedLayers: 2,
+    fullEvery: 2,
+    slidingWindow: 512,
+    sparseLayers: 2,
+    laurelRank: 64,
+    baseVocab: 32768,
+    visionVocab: 128,
+    audioVocab: 128,
+    visionHidden: 2048,
+    audioHidden: 1536,
+  });
+}
+
+interface Variant {
+  label: string;
+  options: WriteTextGraphsOptions;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'compat', options: { graph: 'compat' } },
+  { label: 'optimized (consumers D, Gemm transB)', options: { graph: 'optimized' } },
+  { label: 'optimized, consumers A (GQA)', options: { graph: 'optimized', consumerAttention: 'group-query-attention' } },
+  { label: 'optimized, lm_head MatMul [D,V] copy', options: { graph: 'optimized', lmHead: 'matmul-transposed-copy' } },
+];
+
+const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
+
+interface Loaded {
+  variant: Variant;
+  embed: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+  prefillKeepOne: number[];
+  prefillKeepAll: number[];
+  decode: number[];
+  /** embed_tokens' share of each decode step. */
+  decodeEmbed: number[];
+}
+
+async function runDecoder(config: Gemma3nConfig, loaded: Loaded, ids: number[], start: number, keep: number, past: Record<string, ort.Tensor>, embedTimes?: number[]) {
+  const started = performance.now();
+  const embedded = await loaded.embed.run({ input_ids: int64(ids, [1, ids.length]) });
+  embedTimes?.push(performance.now() - started);
+  return loaded.decoder.run({
+    inputs_embeds: embedded.inputs_embeds!,
+    per_layer_inputs: embedded.per_layer_inputs!,
+    attention_mask: int64(Array.from({ length: start + ids.length }, () => 1), [1, start + ids.length]),
+    position_ids: int64(ids.map((_, index) => start + index), [1, ids.length]),
+    num_logits_to_keep: int64([keep], []),
+    ...past,
+  });
+}
+
+function emptyPast(config: Gemma3nConfig): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const layer of kvSharingPlan(config.text).cacheLayers) {
+    for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, config.text.numKeyValueHeads, 0, config.text.headDim]);
+  }
+  return feeds;
+}
+
+function presentsAsPast(outputs: ort.InferenceSession.OnnxValueMapType): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, value] of Object.entries(outputs)) if (name.startsWith('present.')) feeds[name.replace('present.', 'past_key_values.')] = value as ort.Tensor;
+  return feeds;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const raw = shapeName === 'e2b-width' ? e2bWidthConfig() : TINY_TEXT_SHAPES['tiny-window-4'];
+  const config = parseGemma3nConfig(raw);
+  const weights = randomCheckpointWeights(raw, { seed: 1 });
+  const root = await mkdtemp(join(tmpdir(), 'optimized-graphs-bench-'));
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: threads, graphOptimizationLevel: 'all' };
+  const loaded: Loaded[] = [];
+  try {
+    for (const variant of VARIANTS) {
+      const directory = join(root, String(loaded.length));
+      const started = performance.now();
+      await writeTextGraphs(config, weights, directory, variant.options);
+      const written = performance.now();
+      const embed = await ort.InferenceSession.create(join(directory, 'embed_tokens.onnx'), sessionOptions);
+      const decoder = await ort.InferenceSession.create(join(directory, 'decoder_model_merged.onnx'), sessionOptions);
+      console.log(`${variant.label}: written in ${((written - started) / 1000).toFixed(1)} s, sessions in ${((performance.now() - written) / 1000).toFixed(1)} s`);
+      loaded.push({ variant, embed, decoder, prefillKeepOne: [], prefillKeepAll: [], decode: [], decodeEmbed: [] });
+    }
+    const prompt = Array.from({ length: promptLength }, (_, index) => (index * 7919 + 13) % config.text.vocabSizePerLayerInput);
+    // Round 0 is a warm-up and is not recorded.
+    for (let round = 0; round <= rounds; round++) {
+      for (const entry of loaded) {
+        const record = (list: number[], started: number) => round > 0 && list.push(performance.now() - started);
+        let started = performance.now();
+        let outputs = await runDecoder(config, entry, prompt, 0, 1, emptyPast(config));
+        record(entry.prefillKeepOne, started);
+        started = performance.now();
+        await runDecoder(config, entry, prompt, 0, 0, emptyPast(config));
+        record(entry.prefillKeepAll, started);
+        for (let step = 0; step < decodeSteps; step++) {
+          started = performance.now();
+          outputs = await runDecoder(config, entry, [prompt[step % prompt.length]!], promptLength + step, 1, presentsAsPast(outputs), round > 0 ? entry.decodeEmbed : undefined);
+          record(entry.decode, started);
+        }
+      }
+    }
+    console.log(`\n${shapeName}: D ${config.text.hiddenSize}, ${config.text.numHiddenLayers} layers, V ${config.text.vocabSize}, prompt ${promptLength}, ${threads} threads; medians`);
+    for (const entry of loaded) {
+      const keepOne = median(entry.prefillKeepOne);
+      const keepAll = median(entry.prefillKeepAll);
+      console.log(
+        `${entry.variant.label.padEnd(40)} prefill ${((promptLength / keepOne) * 1000).toFixed(0)} tok/s (keep 1), ` +
+          `${((promptLength / keepAll) * 1000).toFixed(0)} tok/s (keep all); decode ${median(entry.decode).toFixed(2)} ms/token ` +
+          `(embed_tokens ${median(entry.decodeEmbed).toFixed(2)} ms of it)`,
+      );
+    }
+  } finally {
+    for (const entry of loaded) {
+      await entry.embed.release();
+      await entry.decoder.release();
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
