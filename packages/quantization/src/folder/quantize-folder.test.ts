@@ -1,10 +1,11 @@
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, ModelFileError, UnsupportedError } from '@gemma3n/core';
 import { makeTinyModel } from '@gemma3n/convert';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { valueInfo } from '../onnx/onnx-nodes';
 import { onnx } from '../onnx/onnx-proto';
 import { quantizeModelFolder } from './quantize-folder';
 
@@ -50,8 +51,12 @@ describe('quantizeModelFolder', () => {
     expect(events.at(-1)).toBe('finish');
 
     const decoder = onnx.ModelProto.decode(await readFile(join(outputDir, 'onnx/decoder_model_merged_q4.onnx')));
-    const ops = decoder.graph!.node!.map((node) => node.opType);
-    expect(ops).not.toContain('MatMul'.repeat(0) + 'MatMulInteger');
+    // MatMuls left: activation × activation (attention) or weights with a side below 16 (Laurel rank 4).
+    const initializerDims = new Map(decoder.graph!.initializer!.map((tensor) => [tensor.name, (tensor.dims ?? []).map(Number)]));
+    const leftWeights = decoder.graph!.node!.filter((node) => node.opType === 'MatMul' && initializerDims.has(node.input![1]!)).map((node) => initializerDims.get(node.input![1]!)!);
+    expect(leftWeights.length).toBeGreaterThan(0);
+    for (const dims of leftWeights) expect(Math.min(...dims)).toBeLessThan(16);
+    expect(decoder.graph!.node!.filter((node) => node.opType === 'MatMulNBits').length).toBe(result.sessions.find((session) => session.session === 'decoder_model_merged')!.tensors.length);
     const lmHead = decoder.graph!.node!.find((node) => node.name === '/lm_head/lm_head/MatMul_Q4')!;
     expect(lmHead.opType).toBe('MatMulNBits');
     const embed = onnx.ModelProto.decode(await readFile(join(outputDir, 'onnx/embed_tokens_q4.onnx')));
@@ -85,6 +90,29 @@ describe('quantizeModelFolder', () => {
     expect((await readdir(join(outputDir, 'onnx'))).sort()).toEqual(['decoder_model_merged_q4.onnx', 'decoder_model_merged_q4.onnx_data', 'embed_tokens.onnx', 'embed_tokens.onnx_data']);
     const config = JSON.parse(await readFile(join(outputDir, 'config.json'), 'utf8'));
     expect(config['transformers.js_config'].dtype).toEqual({ decoder_model_merged: 'q4', embed_tokens: 'fp32' });
+  });
+
+  it('by default copies a session with nothing to quantize; named, it is an error; overwrite replaces the output', async () => {
+    const withExtra = join(root, 'with-extra');
+    await cp(fp32Dir, withExtra, { recursive: true });
+    const graph = { name: 'extra', node: [{ opType: 'Identity', name: 'copy', input: ['x'], output: ['y'] }], input: [valueInfo('x', 1, [2])], output: [valueInfo('y', 1, [2])] };
+    await writeFile(join(withExtra, 'onnx/extra.onnx'), onnx.ModelProto.encode({ irVersion: 10, opsetImport: [{ domain: '', version: 21 }], graph }).finish());
+    const outputDir = join(root, 'with-extra-q4');
+    const result = await quantizeModelFolder(withExtra, outputDir, { dtype: 'q4' });
+    expect(result.sessions.map((session) => session.session)).toEqual(['decoder_model_merged', 'embed_tokens']);
+    expect(result.copied).toContain('onnx/extra.onnx');
+    const config = JSON.parse(await readFile(join(outputDir, 'config.json'), 'utf8'));
+    expect(config['transformers.js_config'].dtype).toEqual({ decoder_model_merged: 'q4', embed_tokens: 'q4', extra: 'fp32' });
+    await expect(quantizeModelFolder(withExtra, join(root, 'x'), { dtype: 'q4', files: ['extra'] })).rejects.toThrow('has nothing to quantize');
+    const second = await quantizeModelFolder(withExtra, outputDir, { dtype: 'q8', files: ['decoder_model_merged'], overwrite: true });
+    expect(second.sessions).toHaveLength(1);
+    expect((await readdir(join(outputDir, 'onnx'))).sort()).toEqual([
+      'decoder_model_merged_quantized.onnx',
+      'decoder_model_merged_quantized.onnx_data',
+      'embed_tokens.onnx',
+      'embed_tokens.onnx_data',
+      'extra.onnx',
+    ]);
   });
 
   it('refuses bad input with clear errors', async () => {

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError, ModelFileError } from '@gemma3n/core';
 import { parseQuantizationDtype, QUANTIZATION_SUFFIXES, type QuantizationDtype } from '../quantization-dtypes';
-import { quantizeModelFile, type QuantizedTensorReport, type QuantizeModelOptions, type QuantizeProgress } from '../passes/quantize-model-file';
+import { findQuantizableTensors, quantizeModelFile, type QuantizedTensorReport, type QuantizeModelOptions, type QuantizeProgress } from '../passes/quantize-model-file';
 
 export interface QuantizeFolderOptions extends Omit<QuantizeModelOptions, 'dtype' | 'onProgress'> {
   /** 'q4' or 'q8'; anything else is an UnsupportedError. */
@@ -57,7 +57,19 @@ export async function quantizeModelFolder(inputDir: string, outputDir: string, o
   if (targetExists && !options.overwrite) {
     throw new InputError({ field: 'outputDir', value: outputDir, expected: 'a path that does not exist yet (pass overwrite to replace it)' });
   }
-  const sessions = await chooseSessions(source, options.files);
+  let sessions = await chooseSessions(source, options.files);
+  if (options.files === undefined || options.files.length === 0) {
+    // Chosen by default: a session with nothing to quantize (an encoder of convolutions only)
+    // is copied as it is rather than failing the folder. Named sessions must quantize.
+    const quantizable: string[] = [];
+    for (const session of sessions) {
+      if ((await findQuantizableTensors(join(source, 'onnx', `${session}.onnx`), { ...options, dtype })).length > 0) quantizable.push(session);
+    }
+    if (quantizable.length === 0) {
+      throw new InputError({ field: 'inputDir', value: inputDir, expected: 'a model folder with at least one fp32 session that has MatMul or Gather weights to quantize' });
+    }
+    sessions = quantizable;
+  }
   const allFiles = await listFiles(source);
   const sessionData = new Map<string, string[]>();
   for (const session of sessions) sessionData.set(session, allFiles.filter((file) => isModelOrData(file, `onnx/${session}.onnx`)));

@@ -128,6 +128,31 @@ describe('quantizeModelFile', () => {
     }
   });
 
+  it('keeps a weight that only an If branch reads besides the quantized MatMul', async () => {
+    const directory = join(root, 'subgraph');
+    await mkdir(directory);
+    const branch = (name: string) => ({ name, node: [makeNode('Identity', `${name}/copy`, ['W'], [`${name}/w`])], output: [valueInfo(`${name}/w`, DATA_TYPE.float32, [32, 48])] });
+    const ifNode = makeNode('If', 'choose', ['flag'], ['z']);
+    ifNode.attribute = [
+      { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('then') },
+      { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('else') },
+    ];
+    const input = await writeSourceModel(directory, [
+      makeNode('Gather', 'embed', ['table', 'ids'], ['rows'], { axis: 0 }),
+      makeNode('MatMul', 'project', ['rows', 'W'], ['projected']),
+      makeNode('MatMul', 'side', ['rows', 'small'], ['side']),
+      makeNode('Greater', 'flag', ['one', 'one'], ['flag']),
+      ifNode,
+    ]);
+    const output = join(directory, 'out');
+    await mkdir(output);
+    await quantizeModelFile(input, output, 'model_q4.onnx', { dtype: 'q4' });
+    const model = onnx.ModelProto.decode(await readFile(join(output, 'model_q4.onnx')));
+    expect(model.graph!.initializer!.map((tensor) => tensor.name)).toContain('W');
+    const got = await run(join(output, 'model_q4.onnx'), [1]);
+    expect(got.z![5]).toBe(weight[5]);
+  });
+
   it('q8 writes DynamicQuantizeMatMul and int8 table rows that run', async () => {
     const output = join(root, 'q8-run');
     await mkdir(output);

@@ -129,10 +129,10 @@ export async function quantizeModelFile(
       });
     }
 
-    // An initializer is dropped only when every use of it is replaced.
+    // An initializer is dropped only when every use of it is replaced (uses inside If / Loop
+    // bodies count: they read outer initializers by name).
     const uses = new Map<string, number>();
-    for (const node of graph.node) for (const input of node.input ?? []) uses.set(input, (uses.get(input) ?? 0) + 1);
-    for (const value of graph.output) uses.set(value.name ?? '', (uses.get(value.name ?? '') ?? 0) + 1);
+    countUses(graph, uses);
     const plannedUses = new Map<string, number>();
     for (const plan of plans.values()) plannedUses.set(plan.tensor.name ?? '', (plannedUses.get(plan.tensor.name ?? '') ?? 0) + 1);
 
@@ -233,6 +233,38 @@ export async function quantizeModelFile(
     await output.abort();
     for (const file of output.fileNames()) await rm(join(outputDirectory, file), { force: true });
     throw error;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Adds every node input and graph output name of `graph` and its subgraphs to `uses`. */
+function countUses(graph: OnnxTypes.IGraphProto, uses: Map<string, number>): void {
+  const add = (name: string) => uses.set(name, (uses.get(name) ?? 0) + 1);
+  for (const node of graph.node ?? []) {
+    for (const input of node.input ?? []) add(input);
+    for (const entry of node.attribute ?? []) {
+      if (entry.g) countUses(entry.g, uses);
+      for (const subgraph of entry.graphs ?? []) countUses(subgraph, uses);
+    }
+  }
+  for (const value of graph.output ?? []) add(value.name ?? '');
+}
+
+/**
+ * Names of the initializers `quantizeModelFile` would quantize in `inputPath` (empty: nothing
+ * to quantize), without writing anything.
+ */
+export async function findQuantizableTensors(inputPath: string, options: Pick<QuantizeModelOptions, 'dtype' | 'minimumDimension' | 'quantizeTables'>): Promise<string[]> {
+  const reader = await OnnxModelReader.open(inputPath);
+  try {
+    const initializers = new Map(reader.graph.initializer.map((tensor) => [tensor.name, tensor]));
+    const names = new Set<string>();
+    for (const node of reader.graph.node) {
+      const plan = planNode(node, initializers, options.minimumDimension ?? 16, options.quantizeTables ?? true, options.dtype);
+      if (plan) names.add(plan.tensor.name ?? '');
+    }
+    return [...names];
   } finally {
     await reader.close();
   }
