@@ -97,8 +97,9 @@ function initializeOnce(options: WasmBackendOptions): Promise<WasmEnvironment> {
         onnxruntimeWebVersion: ort.env.versions.web ?? 'unknown',
       } satisfies WasmEnvironment;
     })();
-    // A failed start is not cached: onnxruntime-web refuses a second start after a failure
-    // anyway, and says so ("previous call to 'initializeWebAssembly()' failed").
+    // A failed start stays failed for this realm: onnxruntime-web refuses a second start after
+    // a failure anyway ("previous call to 'initializeWebAssembly()' failed"). The catch only
+    // keeps the rejection from being reported as unhandled before a caller awaits it.
     sharedEnvironment.catch(() => undefined);
   }
   return sharedEnvironment.then((environment) => {
