@@ -4,6 +4,7 @@ import { type Gemma3nConfig, InputError, ModelFileError, parseGemma3nConfig } fr
 import { defaultGenerationConfig, defaultPreprocessorConfig, defaultProcessorConfig } from './convert-folder-defaults';
 import { pathExists, writeFolderAtomically, writeJsonFile } from './convert-output-folder';
 import { readTokenizerFiles, type TokenizerFolderFiles } from './convert-tokenizer-files';
+import { checkpointTowers, expectedTowerTensors, writeTowerGraphs } from './convert-towers';
 import { validateCheckpointTensors } from './convert-validation';
 import { INDEX_FILE_NAME, SafetensorsCheckpoint, SINGLE_FILE_NAME } from './safetensors/safetensors-checkpoint';
 import type { TensorSource } from './tensor-source';
@@ -78,8 +79,13 @@ export async function convertCheckpoint(
   const config = parseGemma3nConfig(rawConfig, join(inputDir, 'config.json'));
   const checkpoint = await SafetensorsCheckpoint.open(inputDir);
   const checkpointName = checkpoint.files.length === 1 ? SINGLE_FILE_NAME : INDEX_FILE_NAME;
-  validateCheckpointTensors(config, checkpoint, join(inputDir, checkpointName), (done, total) =>
-    report({ stage: 'validate', done, total }),
+  const towers = checkpointTowers(config, checkpoint);
+  validateCheckpointTensors(
+    config,
+    checkpoint,
+    join(inputDir, checkpointName),
+    (done, total) => report({ stage: 'validate', done, total }),
+    expectedTowerTensors(config, towers),
   );
   const tokenizer = await readTokenizerFiles(inputDir, config);
   const generationConfig = (await readJson(inputDir, 'generation_config.json', false)) ?? defaultGenerationConfig(config);
@@ -120,8 +126,14 @@ export async function convertCheckpoint(
       onProgress: (event) => report(event),
     });
     files.push(...graphs.files.map((file) => `onnx/${file}`));
+    const towerFiles = await writeTowerGraphs(config, checkpoint, onnxDir, towers, {
+      ...options.graphOptions,
+      audioSeqLength: audioSeqLengthOf(processorConfig, config),
+      onProgress: (event) => report(event),
+    });
+    files.push(...towerFiles.map((file) => `onnx/${file}`));
 
-    const externalData = countExternalData(graphs.files);
+    const externalData = countExternalData([...graphs.files, ...towerFiles]);
     await writeJsonFile(join(folder, 'config.json'), outputConfig(rawConfig, config, externalData));
     files.push('config.json');
     report({ stage: 'finish', done: 1, total: 1 });
@@ -160,6 +172,15 @@ export function outputConfig(
   else delete jsConfig.use_external_data_format;
   output['transformers.js_config'] = jsConfig;
   return output;
+}
+
+/**
+ * The audio encoder must give exactly as many rows as the processor expands each clip to
+ * (transformers.js does not pad), so the graph is built for processor_config's audio_seq_length.
+ */
+function audioSeqLengthOf(processorConfig: Record<string, unknown>, config: Gemma3nConfig): number {
+  const value = processorConfig.audio_seq_length;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : config.audioSoftTokensPerImage;
 }
 
 /** `x.onnx` with `x.onnx_data`, `x.onnx_data_1`, … → `{ "x.onnx": chunkCount }`. */

@@ -1,4 +1,5 @@
 import type { Gemma3nConfig } from '@gemma3n/core';
+import { visionArchitectureFromConfig } from './vision/mobilenet-v5-architecture';
 
 /**
  * Files of a Gemma 3n model folder that a checkpoint may lack, with the values of the released
@@ -28,10 +29,21 @@ export function defaultProcessorConfig(config: Gemma3nConfig): Record<string, un
 }
 
 /**
- * preprocessor_config.json: the image processor (SigLIP, 768×768, rescale only) and the audio
- * feature extractor (architecture doc §4.1) merged into one object, as the release ships it.
+ * The square image side the vision encoder takes: 768 for the release; a tower described by
+ * `vision_config.mobilenetv5_architecture` (tiny test towers) says its own `image_size`.
+ */
+export function visionImageSize(config: Gemma3nConfig): number {
+  if (config.vision === null || config.vision.raw['mobilenetv5_architecture'] === undefined) return 768;
+  return visionArchitectureFromConfig(config.vision).imageSize;
+}
+
+/**
+ * preprocessor_config.json: the image processor (SigLIP, 768×768 or the tower's size, rescale
+ * only) and the audio feature extractor (architecture doc §4.1) merged into one object, as the
+ * release ships it.
  */
 export function defaultPreprocessorConfig(config: Gemma3nConfig): Record<string, unknown> {
+  const imageSize = visionImageSize(config);
   return {
     audio_seq_length: config.audioSoftTokensPerImage,
     crop_size: null,
@@ -71,6 +83,6 @@ export function defaultPreprocessorConfig(config: Gemma3nConfig): Record<string,
     return_attention_mask: true,
     return_tensors: null,
     sampling_rate: 16000,
-    size: { height: 768, width: 768 },
+    size: { height: imageSize, width: imageSize },
   };
 }

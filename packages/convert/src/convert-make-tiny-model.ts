@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnsupportedError } from '@gemma3n/core';
 import { buildGemma3nTokenizerFiles } from '@gemma3n/tokenizer/fixture';
-import { TINY_SHAPE_NAMES, tinyShapeConfig, type TinyShapeName } from './checkpoint/tiny-text-shapes';
+import { TINY_SHAPE_NAMES, TINY_SHAPES_WITH_TOWERS, tinyShapeConfig, type TinyShapeName } from './checkpoint/tiny-text-shapes';
 import { type CheckpointTokenizerFiles, writeRandomCheckpoint } from './checkpoint/write-random-checkpoint';
 import { convertCheckpoint, type ConvertCheckpointOptions, type ConvertCheckpointResult } from './convert-checkpoint';
 
@@ -20,6 +20,11 @@ export interface MakeTinyModelOptions {
   /** Stored dtype of the intermediate safetensors checkpoint (default F32). */
   dtype?: 'F32' | 'BF16';
   overwrite?: boolean;
+  /**
+   * Include the vision and audio towers, so the folder also has vision_encoder.onnx and
+   * audio_encoder.onnx. Default: true for TINY_SHAPES_WITH_TOWERS (`tiny-multimodal`).
+   */
+  towers?: boolean;
   onProgress?: ConvertCheckpointOptions['onProgress'];
   graphOptions?: ConvertCheckpointOptions['graphOptions'];
 }
@@ -41,7 +46,8 @@ export async function makeTinyModel(outDir: string, options: MakeTinyModelOption
   const workDir = await mkdtemp(join(tmpdir(), 'gemma3n-make-tiny-'));
   try {
     const checkpointDir = join(workDir, 'checkpoint');
-    await writeRandomCheckpoint(checkpointDir, rawConfig, { seed: options.seed, tokenizerFiles, dtype: options.dtype });
+    const includeTowers = options.towers ?? TINY_SHAPES_WITH_TOWERS.includes(options.shape);
+    await writeRandomCheckpoint(checkpointDir, rawConfig, { seed: options.seed, tokenizerFiles, dtype: options.dtype, includeTowers });
     return await convertCheckpoint(checkpointDir, outDir, {
       overwrite: options.overwrite,
       onProgress: options.onProgress,

@@ -1,5 +1,5 @@
 import { type Gemma3nConfig, Gemma3nError, ModelFileError } from '@gemma3n/core';
-import { expectedCheckpointTensors } from './checkpoint/expected-checkpoint-tensors';
+import { expectedCheckpointTensors, type ExpectedTensor } from './checkpoint/expected-checkpoint-tensors';
 import type { TensorSource } from './tensor-source';
 
 /** One way a checkpoint disagrees with its config. */
@@ -18,8 +18,8 @@ const LISTED_PROBLEMS = 12;
 /**
  * Checks every tensor the config implies (names and shapes, architecture doc §6) before any
  * output is written, and reports all problems at once: a user fixing a checkpoint wants the
- * whole list, not one name per run. Extra tensors (the vision and audio towers, a tied
- * `lm_head.weight`) are accepted.
+ * whole list, not one name per run. `additional` lists more tensors to require (the towers the
+ * checkpoint carries); other extra tensors (a tied `lm_head.weight`) are accepted.
  *
  * @param onProgress - called after each tensor with (done, total).
  * @throws ModelFileError naming each missing tensor with its expected shape, and each
@@ -30,8 +30,9 @@ export function validateCheckpointTensors(
   weights: TensorSource,
   checkpointName: string,
   onProgress?: (done: number, total: number) => void,
+  additional: readonly ExpectedTensor[] = [],
 ): void {
-  const expected = expectedCheckpointTensors(config);
+  const expected = [...expectedCheckpointTensors(config), ...additional];
   const problems: TensorProblem[] = [];
   for (const [index, tensor] of expected.entries()) {
     if (!weights.has(tensor.name)) {

@@ -15,7 +15,8 @@ export {
   type GraphWriter,
 } from './convert-checkpoint';
 export { validateCheckpointTensors, type TensorProblem } from './convert-validation';
-export { defaultGenerationConfig, defaultProcessorConfig, defaultPreprocessorConfig } from './convert-folder-defaults';
+export { defaultGenerationConfig, defaultProcessorConfig, defaultPreprocessorConfig, visionImageSize } from './convert-folder-defaults';
+export { checkpointTowers, expectedTowerTensors, writeTowerGraphs, type CheckpointTowers, type WriteTowerGraphsOptions } from './convert-towers';
 export { makeTinyModel, loadRealGemma3nTokenizerFiles, type MakeTinyModelOptions } from './convert-make-tiny-model';
 export {
   writeTextGraphs,

@@ -8,6 +8,7 @@ export {
 export {
   TINY_TEXT_SHAPES,
   TINY_SHAPE_NAMES,
+  TINY_SHAPES_WITH_TOWERS,
   buildTinyConfig,
   tinyShapeConfig,
   type RawConfig,

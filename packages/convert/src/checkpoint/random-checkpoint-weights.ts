@@ -1,6 +1,9 @@
 import { parseGemma3nConfig, type Gemma3nConfig } from '@gemma3n/core';
 import { InMemoryTensorSource } from '../tensor-source';
 import { roundToBfloat16 } from '../safetensors/float-conversions';
+import { randomAudioTowerWeights } from '../audio/random-audio-weights';
+import { visionArchitectureFromConfig } from '../vision/mobilenet-v5-architecture';
+import { randomVisionTowerWeights } from '../vision/random-vision-weights';
 import { expectedCheckpointTensors, TEXT_PREFIX, type ExpectedTensor } from './expected-checkpoint-tensors';
 import { RandomNumberGenerator, tensorSeed } from './random-number-generator';
 
@@ -13,6 +16,12 @@ export interface RandomCheckpointOptions {
   dtype?: 'F32' | 'BF16';
   /** Also emit `lm_head.weight` (a copy of embed_tokens), as untied exports do. */
   includeLmHead?: boolean;
+  /**
+   * Also emit the vision and audio towers (`model.vision_tower.*`, `model.audio_tower.*`), from
+   * the audio and vision generators; the vision config must describe a buildable tower (see
+   * TINY_SHAPES_WITH_TOWERS). Text weights do not change with this option.
+   */
+  includeTowers?: boolean;
 }
 
 /**
@@ -56,6 +65,13 @@ export function randomCheckpointWeights(
     const values = randomTensor(config, tensor, options.seed);
     if (options.dtype === 'BF16') roundToBfloat16(values);
     source.set(tensor.name, tensor.shape, values);
+  }
+  if (options.includeTowers) {
+    if (config.vision !== null) randomVisionTowerWeights(visionArchitectureFromConfig(config.vision), { seed: options.seed, target: source });
+    if (config.audio !== null) randomAudioTowerWeights(config, { seed: options.seed, target: source });
+    if (options.dtype === 'BF16') {
+      for (const name of source.names()) if (name.includes('_tower.')) roundToBfloat16(source.get(name));
+    }
   }
   if (options.includeLmHead) {
     const embedding = source.get(`${TEXT_PREFIX}embed_tokens.weight`);

@@ -16,6 +16,8 @@
  * where base = vocab_size_per_layer_input and audioOffset = base + visionVocab.
  */
 
+import { TINY_VISION_ARCHITECTURE, withVisionArchitecture } from '../vision/random-vision-weights';
+
 export type RawConfig = Record<string, unknown>;
 
 interface TinyShapeSpec {
@@ -164,6 +166,27 @@ export function buildTinyConfig(spec: TinyShapeSpec): RawConfig {
   };
 }
 
+/** The text model of tiny-window-4, shared with tiny-multimodal. */
+const WINDOW_4_SPEC: TinyShapeSpec = {
+  hiddenSize: 32,
+  hiddenSizePerLayerInput: 8,
+  numHiddenLayers: 9,
+  intermediateSize: [64, 96, 64, 128, 64, 96, 48, 64, 80],
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  headDim: 8,
+  numKvSharedLayers: 4,
+  fullEvery: 3,
+  slidingWindow: 4,
+  sparseLayers: 2,
+  laurelRank: 4,
+  baseVocab: 320,
+  visionVocab: 32,
+  audioVocab: 32,
+  visionHidden: 16,
+  audioHidden: 24,
+};
+
 /**
  * The named shapes. KV sharing per shape (F = L − num_kv_shared_layers; producers are the last
  * layer of each type below F):
@@ -171,27 +194,12 @@ export function buildTinyConfig(spec: TinyShapeSpec): RawConfig {
  * - tiny-gqa-4to1: L 12, full 3/7/11, F 7 → consumers 7, 11 (full, from 3) and 8–10 (from 6).
  * - tiny-mha-every-5: L 15, full 4/9/14, F 8 → consumers 9, 14 (full, from 4) and 8, 10–13 (from 7).
  * - tiny-real-vocab: the real 262,400-token vocabulary and special ids, text tables of width 32.
+ * - tiny-multimodal: tiny-window-4's text model (same text weights for a seed) with both towers:
+ *   the tiny MobileNetV5 of TINY_VISION_ARCHITECTURE (96×96 in, 4 tokens per image) and the
+ *   2-layer audio conformer of audio_config (188 tokens per clip, as released).
  */
 export const TINY_TEXT_SHAPES = {
-  'tiny-window-4': buildTinyConfig({
-    hiddenSize: 32,
-    hiddenSizePerLayerInput: 8,
-    numHiddenLayers: 9,
-    intermediateSize: [64, 96, 64, 128, 64, 96, 48, 64, 80],
-    numAttentionHeads: 4,
-    numKeyValueHeads: 2,
-    headDim: 8,
-    numKvSharedLayers: 4,
-    fullEvery: 3,
-    slidingWindow: 4,
-    sparseLayers: 2,
-    laurelRank: 4,
-    baseVocab: 320,
-    visionVocab: 32,
-    audioVocab: 32,
-    visionHidden: 16,
-    audioHidden: 24,
-  }),
+  'tiny-window-4': buildTinyConfig(WINDOW_4_SPEC),
   'tiny-gqa-4to1': buildTinyConfig({
     hiddenSize: 48,
     hiddenSizePerLayerInput: 6,
@@ -251,11 +259,19 @@ export const TINY_TEXT_SHAPES = {
     audioHidden: 16,
     realSpecialIds: true,
   }),
+  'tiny-multimodal': withVisionArchitecture(buildTinyConfig(WINDOW_4_SPEC), TINY_VISION_ARCHITECTURE),
 } as const satisfies Record<string, RawConfig>;
 
 export type TinyShapeName = keyof typeof TINY_TEXT_SHAPES;
 
 export const TINY_SHAPE_NAMES = Object.keys(TINY_TEXT_SHAPES) as TinyShapeName[];
+
+/**
+ * Shapes whose random checkpoints carry the vision and audio towers (so the converter writes
+ * all four ONNX files). The other shapes' vision configs name the 300M tower at a tiny width,
+ * which cannot be built; they stay text-only.
+ */
+export const TINY_SHAPES_WITH_TOWERS: readonly TinyShapeName[] = ['tiny-multimodal'];
 
 /** A deep copy of a named shape's config.json, safe for the caller to edit. */
 export function tinyShapeConfig(name: TinyShapeName): RawConfig {

@@ -31,6 +31,8 @@ export interface WriteRandomCheckpointOptions {
   /** Stored dtype (default F32); with BF16 the returned weights are rounded the same way. */
   dtype?: WritableDtype;
   overwrite?: boolean;
+  /** Also write the vision and audio towers (see RandomCheckpointOptions.includeTowers). */
+  includeTowers?: boolean;
 }
 
 export interface RandomCheckpoint {
@@ -53,7 +55,7 @@ export async function writeRandomCheckpoint(
 ): Promise<RandomCheckpoint> {
   const config = parseGemma3nConfig(rawConfig);
   const dtype = options.dtype ?? 'F32';
-  const weights = randomCheckpointWeights(rawConfig, { seed: options.seed, dtype });
+  const weights = randomCheckpointWeights(rawConfig, { seed: options.seed, dtype, includeTowers: options.includeTowers });
   const tokenizer: CheckpointTokenizerFiles = options.tokenizerFiles ?? buildSyntheticTokenizerFiles(rawConfig);
 
   return writeFolderAtomically(outDir, { overwrite: options.overwrite }, async (folder) => {
