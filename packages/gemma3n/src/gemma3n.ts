@@ -9,18 +9,31 @@ import {
 } from '@gemma3n/core';
 import {
   ChatSession,
+  checkMediaCounts,
   type ConversationMessage,
   type DecoderRuntime,
   type DtypeChoice,
   type GenerationDefaults,
-  type GenerationOptions,
+  type GenerationDelta,
   type GenerationResult,
   type GenerationStream,
   loadDecoderRuntime,
+  MediaEncoders,
+  type PreparedMedia,
   streamTokens,
   type TokenTextDecoder,
 } from '@gemma3n/decoder';
-import { checkMessages, type ChatMessage, type GenerateRequest, promptOf } from './generate-request';
+import {
+  checkMessages,
+  type ChatMessage,
+  type Gemma3nGenerationOptions,
+  type GenerateRequest,
+  promptOf,
+  renderConversation,
+} from './generate-request';
+import type { ContentPart, Gemma3nWarning } from './media-inputs';
+import { MediaPipeline } from './media-pipeline';
+import { browserMediaLoaders, type MediaLoaders, MediaPreprocessor, type MediaPreprocessingOptions } from './media-preprocessor';
 import { readGenerationDefaults } from './generation-config';
 import type { PromptTokenizer } from './prompt-tokenizer';
 import { loadPromptTokenizer } from './tokenizer-adapter';
@@ -37,6 +50,10 @@ export interface CreateGemma3nParams {
   tokenizer?: PromptTokenizer;
   /** Longest piece a prompt is prefilled in (default 512); bounds attention memory on long prompts. */
   prefillChunkSize?: number;
+  /** How images and audio files are read (the Node entry passes sharp and file reading). */
+  mediaLoaders?: MediaLoaders;
+  /** Preprocessing overrides on top of preprocessor_config.json, e.g. `{ image: { resample: 'bilinear' } }`. */
+  preprocessing?: MediaPreprocessingOptions;
 }
 
 export type Gemma3nLoadOptions = Omit<CreateGemma3nParams, 'files'> & {
@@ -60,7 +77,31 @@ export async function createGemma3n(params: CreateGemma3nParams): Promise<Gemma3
     prefillChunkSize: params.prefillChunkSize,
   });
   const defaults = await readGenerationDefaults(params.files, loaded.config);
-  return new Gemma3n({ runtime: loaded.runtime, config: loaded.config, tokenizer, defaults, backend, files: params.files });
+  // The encoders open on the first prompt with media, so text-only use loads two files.
+  const encoders = new MediaEncoders({
+    files: params.files,
+    backend,
+    config: loaded.config,
+    dtype: params.dtype,
+    sessionOptions: params.sessionOptions,
+  });
+  const loaders = params.mediaLoaders ?? browserMediaLoaders;
+  let preprocessor: Promise<MediaPreprocessor> | undefined;
+  const loadPreprocessor = () => {
+    preprocessor ??= MediaPreprocessor.load(params.files, loaders, params.preprocessing);
+    preprocessor.catch(() => (preprocessor = undefined));
+    return preprocessor;
+  };
+  return new Gemma3n({
+    runtime: loaded.runtime,
+    config: loaded.config,
+    tokenizer,
+    defaults,
+    backend,
+    files: params.files,
+    encoders,
+    preprocessor: loadPreprocessor,
+  });
 }
 
 /** Turns a URL string into FetchModelFiles; the Node entry also accepts directories. */
@@ -82,10 +123,21 @@ interface Gemma3nParts {
   defaults: GenerationDefaults;
   backend: Backend;
   files: ModelFiles;
+  encoders: MediaEncoders;
+  preprocessor: () => Promise<MediaPreprocessor>;
 }
 
-/** Final text, ids and timings of one `generate` call. */
-export type Gemma3nResult = GenerationResult;
+/**
+ * Final text, ids and timings of one `generate` call. `stats.visionEncoderMs` /
+ * `stats.audioEncoderMs` are set when the prompt's images / audio were encoded; `warnings`
+ * lists what was used but not exactly as given (also reported through `onWarning`).
+ */
+export type Gemma3nResult = GenerationResult & { warnings: Gemma3nWarning[] };
+
+/** Deltas as they come, and the whole result once the run ends. Iterate it once. */
+export interface Gemma3nStream extends AsyncIterable<GenerationDelta> {
+  readonly result: Promise<Gemma3nResult>;
+}
 
 /** A loaded Gemma 3n model: text generation, streaming and chat. */
 export class Gemma3n {
@@ -97,10 +149,15 @@ export class Gemma3n {
   readonly files: ModelFiles;
   /** The decoder runtime, for callers that drive the cache themselves. */
   readonly runtime: DecoderRuntime;
+  /** The vision and audio encoders, opened on first use. */
+  readonly encoders: MediaEncoders;
   private readonly textDecoder: TokenTextDecoder;
+  private readonly loadPreprocessor: () => Promise<MediaPreprocessor>;
 
   constructor(parts: Gemma3nParts) {
     this.runtime = parts.runtime;
+    this.encoders = parts.encoders;
+    this.loadPreprocessor = parts.preprocessor;
     this.config = parts.config;
     this.tokenizer = parts.tokenizer;
     this.defaults = parts.defaults;
@@ -126,21 +183,39 @@ export class Gemma3n {
     return stream.result;
   }
 
-  /** Streams `{ tokenId, text }` deltas; `.result` resolves with the whole result. */
-  stream(request: GenerateRequest): GenerationStream {
-    const { promptIds, options } = promptOf(request, this.tokenizer);
+  /**
+   * Streams `{ tokenId, text }` deltas; `.result` resolves with the whole result. Images and
+   * audio in the messages are read, preprocessed and encoded when the stream starts.
+   */
+  stream(request: GenerateRequest): Gemma3nStream {
+    const { promptIds, options, messages } = promptOf(request, this.tokenizer);
     this.checkIds(promptIds);
-    return streamTokens({
+    const { onWarning, ...generationOptions } = options;
+    const warnings: Gemma3nWarning[] = [];
+    const media = messages === undefined ? undefined : this.mediaPipeline().turnMedia(messages, collectWarning(warnings, onWarning));
+    let prepare: (() => Promise<PreparedMedia>) | undefined;
+    if (media !== undefined) {
+      // Checked now, before any image is read: a miscounted prompt fails at once.
+      checkMediaCounts(promptIds, media.items);
+      prepare = async () => {
+        const encoded = await media.encode(media.items);
+        const embeddings = media.items.map((item, index) => ({ tokenId: item.tokenId, rows: encoded.rows[index]!, rowCount: item.rowCount, label: item.label }));
+        return { embeddings, encoderStats: encoded.encoderStats };
+      };
+    }
+    const inner = streamTokens({
       model: this.runtime,
       cache: this.runtime.createCache(),
       promptIds,
       decoder: this.textDecoder,
-      options,
+      options: generationOptions,
       defaults: this.defaults,
+      media: prepare,
     });
+    return withWarnings(inner, warnings);
   }
 
-  /** A conversation that keeps its KV cache between turns. */
+  /** A conversation that keeps its KV cache between turns (images and audio included). */
   chat(params: { messages?: readonly ChatMessage[] } = {}): Gemma3nChat {
     if (params.messages !== undefined && params.messages.length > 0) checkMessages(params.messages, 'chat.messages');
     const tokenizer = this.tokenizer;
@@ -148,15 +223,24 @@ export class Gemma3n {
       model: this.runtime,
       cache: this.runtime.createCache(),
       tokenizer: { ...this.textDecoder, encode: (text) => tokenizer.encode(text, { addSpecialTokens: false }) },
-      template: (messages, addGenerationPrompt) => tokenizer.applyChatTemplate(messages, { addGenerationPrompt }),
+      template: (messages, addGenerationPrompt) => renderConversation(tokenizer, messages, addGenerationPrompt),
       defaults: this.defaults,
       messages: (params.messages ?? []) as readonly ConversationMessage[],
     });
-    return new Gemma3nChat(session);
+    return new Gemma3nChat(session, this.mediaPipeline());
   }
 
   async dispose(): Promise<void> {
-    await this.runtime.release();
+    await Promise.all([this.runtime.release(), this.encoders.release()]);
+  }
+
+  private mediaPipeline(): MediaPipeline {
+    return new MediaPipeline({
+      config: this.config,
+      sequenceLengths: this.tokenizer.mediaSequenceLengths ?? { image: 256, audio: 188 },
+      preprocessor: this.loadPreprocessor,
+      encoders: this.encoders,
+    });
   }
 
   private checkIds(promptIds: readonly number[]): void {
@@ -176,22 +260,48 @@ function textDecoderOf(tokenizer: PromptTokenizer): TokenTextDecoder {
   return decoder;
 }
 
-/** A chat with KV reuse: each `send` prefills only what is new since the last turn. */
+function collectWarning(warnings: Gemma3nWarning[], onWarning: ((warning: Gemma3nWarning) => void) | undefined) {
+  return (warning: Gemma3nWarning) => {
+    warnings.push(warning);
+    onWarning?.(warning);
+  };
+}
+
+function withWarnings(inner: GenerationStream, warnings: Gemma3nWarning[]): Gemma3nStream {
+  const result = inner.result.then((generation) => ({ ...generation, warnings: [...warnings] }));
+  result.catch(() => {});
+  return { result, [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator]() };
+}
+
+/**
+ * A chat with KV reuse: each `send` prefills only what is new since the last turn. Images and
+ * clips are encoded once, when their turn is sent, and their rows stay in the KV cache.
+ */
 export class Gemma3nChat {
-  constructor(readonly session: ChatSession) {}
+  constructor(
+    readonly session: ChatSession,
+    private readonly media: MediaPipeline,
+  ) {}
 
   get messages(): readonly ConversationMessage[] {
     return this.session.messages;
   }
 
-  send(content: string | readonly { type: 'text'; text: string }[], options: GenerationOptions = {}): Promise<GenerationResult> {
-    checkMessages([{ role: 'user', content }], 'content');
-    return this.session.send(content, options);
+  async send(content: string | readonly ContentPart[], options: Gemma3nGenerationOptions = {}): Promise<Gemma3nResult> {
+    const stream = this.stream(content, options);
+    for await (const _delta of stream) {
+      // Driving the loop.
+    }
+    return stream.result;
   }
 
-  stream(content: string | readonly { type: 'text'; text: string }[], options: GenerationOptions = {}): GenerationStream {
+  stream(content: string | readonly ContentPart[], options: Gemma3nGenerationOptions = {}): Gemma3nStream {
     checkMessages([{ role: 'user', content }], 'content');
-    return this.session.stream(content, options);
+    const { onWarning, ...generationOptions } = options;
+    const warnings: Gemma3nWarning[] = [];
+    const conversation = [...this.session.messages, { role: 'user', content }];
+    const media = this.media.turnMedia(conversation, collectWarning(warnings, onWarning));
+    return withWarnings(this.session.stream(content, generationOptions, media), warnings);
   }
 
   reset(): void {

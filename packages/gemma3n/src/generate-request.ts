@@ -1,23 +1,29 @@
-import { InputError, UnsupportedError } from '@gemma3n/core';
+import { InputError } from '@gemma3n/core';
 import type { ConversationMessage, GenerationOptions } from '@gemma3n/decoder';
+import { checkMediaPart, type ContentPart, type Gemma3nWarning, isMediaPart, type TextPart } from './media-inputs';
+import { checkMediaRoles } from './media-pipeline';
 import type { PromptTokenizer } from './prompt-tokenizer';
-
-/** A text part of a message; image and audio parts are not handled by this runtime yet. */
-export interface TextPart {
-  type: 'text';
-  text: string;
-}
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'model';
-  content: string | readonly TextPart[];
+  /** Text, or parts: `{ type: 'text', text }`, `{ type: 'image', image }`, `{ type: 'audio', audio }`. */
+  content: string | readonly ContentPart[];
+}
+
+/** Options of the umbrella on top of the decoder's generation options. */
+export interface Gemma3nGenerationOptions extends GenerationOptions {
+  /**
+   * Called for each warning as it arises (e.g. audio over 30 s, truncated); the same warnings
+   * are also listed in `result.warnings`.
+   */
+  onWarning?: (warning: Gemma3nWarning) => void;
 }
 
 /**
  * One of `messages` (chat template applied), `prompt` (raw text, BOS added, no template) or
  * `promptIds` (exact ids, nothing added: the CLI's `--prompt-ids`), plus generation options.
  */
-export interface GenerateRequest extends GenerationOptions {
+export interface GenerateRequest extends Gemma3nGenerationOptions {
   messages?: readonly ChatMessage[];
   prompt?: string;
   promptIds?: readonly number[];
@@ -39,19 +45,35 @@ export function checkMessages(messages: unknown, field = 'messages'): asserts me
       throw new InputError({ field: `${field}[${index}].content`, value: entry.content, expected: 'a string or an array of parts' });
     }
     entry.content.forEach((part: unknown, partIndex) => {
-      const type = (part as { type?: unknown } | null)?.type;
-      if (type === 'image' || type === 'audio') {
-        throw new UnsupportedError({ feature: `${field}[${index}].content[${partIndex}].type`, value: type, supported: ['text'] });
+      const partField = `${field}[${index}].content[${partIndex}]`;
+      if (isMediaPart(part)) {
+        checkMediaPart(part, partField);
+        return;
       }
+      const type = (part as { type?: unknown } | null)?.type;
       if (type !== 'text' || typeof (part as TextPart).text !== 'string') {
-        throw new InputError({ field: `${field}[${index}].content[${partIndex}]`, value: part, expected: '{ type: "text", text: string }' });
+        throw new InputError({
+          field: partField,
+          value: part,
+          expected: '{ type: "text", text }, { type: "image", image } or { type: "audio", audio }',
+        });
       }
     });
   });
+  checkMediaRoles(messages as readonly ConversationMessage[]);
+}
+
+/** The prompt text of a conversation: chat template, then each media placeholder expanded to its soft tokens. */
+export function renderConversation(tokenizer: PromptTokenizer, messages: readonly ConversationMessage[], addGenerationPrompt: boolean): string {
+  const text = tokenizer.applyChatTemplate(messages, { addGenerationPrompt });
+  return tokenizer.expandMediaPlaceholders?.(text) ?? text;
 }
 
 /** The prompt ids of a request, and the generation options without the prompt fields. */
-export function promptOf(request: GenerateRequest, tokenizer: PromptTokenizer): { promptIds: number[]; options: GenerationOptions } {
+export function promptOf(
+  request: GenerateRequest,
+  tokenizer: PromptTokenizer,
+): { promptIds: number[]; options: Gemma3nGenerationOptions; messages?: readonly ConversationMessage[] } {
   if (request === null || typeof request !== 'object') {
     throw new InputError({ field: 'request', value: request, expected: 'an object with messages, prompt or promptIds' });
   }
@@ -66,9 +88,10 @@ export function promptOf(request: GenerateRequest, tokenizer: PromptTokenizer): 
   }
   if (messages !== undefined) {
     checkMessages(messages);
-    const text = tokenizer.applyChatTemplate(messages as readonly ConversationMessage[], { addGenerationPrompt: true });
+    const conversation = messages as readonly ConversationMessage[];
+    const text = renderConversation(tokenizer, conversation, true);
     // The template writes <bos> itself: adding special tokens again would double it.
-    return { promptIds: tokenizer.encode(text, { addSpecialTokens: false }), options };
+    return { promptIds: tokenizer.encode(text, { addSpecialTokens: false }), options, messages: conversation };
   }
   if (prompt !== undefined) {
     if (typeof prompt !== 'string' || prompt === '') throw new InputError({ field: 'prompt', value: prompt, expected: 'a non-empty string' });

@@ -3,8 +3,29 @@
  * any ModelFiles with an injected or registered backend. In Node, `@gemma3n/gemma3n/node`
  * also loads directories and defaults to onnxruntime-node.
  */
-export { Gemma3n, Gemma3nChat, createGemma3n, modelFilesFromSource, type CreateGemma3nParams, type Gemma3nLoadOptions, type Gemma3nResult } from './gemma3n';
-export { type ChatMessage, type GenerateRequest, type TextPart } from './generate-request';
+export {
+  Gemma3n,
+  Gemma3nChat,
+  createGemma3n,
+  modelFilesFromSource,
+  type CreateGemma3nParams,
+  type Gemma3nLoadOptions,
+  type Gemma3nResult,
+  type Gemma3nStream,
+} from './gemma3n';
+export { type ChatMessage, type GenerateRequest, type Gemma3nGenerationOptions } from './generate-request';
+export {
+  type AudioInput,
+  type AudioPart,
+  type AudioSamplesInput,
+  type ContentPart,
+  type Gemma3nWarning,
+  type ImageInput,
+  type ImagePart,
+  type MediaPart,
+  type TextPart,
+} from './media-inputs';
+export { browserMediaLoaders, MediaPreprocessor, type MediaLoaders, type MediaPreprocessingOptions } from './media-preprocessor';
 export { type PromptTokenizer } from './prompt-tokenizer';
 export { readGenerationDefaults } from './generation-config';
 export {

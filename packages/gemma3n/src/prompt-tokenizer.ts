@@ -7,6 +7,13 @@ export interface PromptTokenizer {
   decode(tokenIds: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   /** The prompt text of a conversation, from the folder's chat template. */
   applyChatTemplate(messages: readonly ConversationMessage[], options: { addGenerationPrompt: boolean }): string;
+  /**
+   * The processor step: each image / audio placeholder the template wrote becomes its run of
+   * soft tokens (`image_seq_length` / `audio_seq_length` of processor_config.json).
+   */
+  expandMediaPlaceholders?(text: string): string;
+  /** Soft tokens per image and per clip; the Gemma 3n defaults (256, 188) when absent. */
+  readonly mediaSequenceLengths?: { image: number; audio: number };
   /** Streaming decoding whose deltas add up to `decode(all, options)`; see TokenTextDecoder. */
   createStreamingDetokenizer?(options: { skipSpecialTokens?: boolean }): StreamingTextDecoder;
 }

@@ -9,6 +9,8 @@ export async function loadPromptTokenizer(files: ModelFiles): Promise<PromptToke
     encode: (text, options) => tokenizer.encode(text, options),
     decode: (tokenIds, options) => tokenizer.decode(tokenIds, options),
     createStreamingDetokenizer: (options) => tokenizer.createStreamingDetokenizer(options),
+    expandMediaPlaceholders: (text) => tokenizer.expandMediaPlaceholders(text),
+    mediaSequenceLengths: tokenizer.mediaSequenceLengths,
     applyChatTemplate: (messages, options) =>
       tokenizer.applyChatTemplate(messages as Parameters<GemmaTokenizer['applyChatTemplate']>[0], options),
   };

@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, ModelFileError, UnsupportedError } from '@gemma3n/core';
+import { InputError, ModelFileError } from '@gemma3n/core';
 import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { Gemma3n as BrowserGemma3n, createGemma3n } from '../src/index';
@@ -188,7 +188,7 @@ describe('bad input', () => {
     expect(() => model.stream({ messages: [{ role: 'robot' as 'user', content: 'x' }] })).toThrow(/messages\[0\]\.role/);
   });
 
-  it('says plainly that image and audio parts are not handled yet', () => {
+  it('says plainly what an image or audio part must hold', () => {
     const image = { role: 'user' as const, content: [{ type: 'image' }, { type: 'text', text: 'Describe.' }] as never };
     let caught: unknown;
     try {
@@ -196,8 +196,8 @@ describe('bad input', () => {
     } catch (error) {
       caught = error;
     }
-    expect(UnsupportedError.isInstance(caught)).toBe(true);
-    expect((caught as Error).message).toBe('Unsupported messages[0].content[0].type "image"; supported: text');
+    expect(InputError.isInstance(caught)).toBe(true);
+    expect((caught as InputError).field).toBe('messages[0].content[0].image');
   });
 
   describe('missing model files', () => {
