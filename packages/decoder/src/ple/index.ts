@@ -1,0 +1,21 @@
+/**
+ * PLE offload, runtime side: the per-layer embedding table read per token from a row file
+ * through ModelFiles ranges (browser-safe), instead of held inside the embed_tokens session.
+ */
+export {
+  MAX_PER_LAYER_TABLE_HEADER_BYTES,
+  PER_LAYER_TABLE_DATA_ALIGNMENT,
+  PER_LAYER_TABLE_FORMAT,
+  PER_LAYER_TABLE_TENSOR,
+  PER_LAYER_TABLE_VERSION,
+  decodePerLayerRecord,
+  encodePerLayerTableHeader,
+  parsePerLayerTableHeader,
+  perLayerTableLayout,
+  type PerLayerDataType,
+  type PerLayerScaleType,
+  type PerLayerTableHeader,
+  type PerLayerTableLayout,
+  type PerLayerTableLayoutParams,
+} from './per-layer-table-format';
+export { PerLayerTableReader, type PerLayerTableReaderOptions, type PerLayerTableReaderStats } from './per-layer-table-reader';
