@@ -19,3 +19,4 @@ export {
 } from './evaluation/evaluate-quantization';
 export { runQuantizeCommand, defaultQuantizedDir, type QuantizeCommandOptions, type CommandOutput } from './cli/quantize-command';
 export { runEvalQuantCommand, type EvalQuantCommandOptions } from './cli/eval-quant-command';
+export { convertModelFileToFloat16, floatTensorNames, type ConvertFloat16Options } from './passes/convert-float16';

@@ -2,18 +2,20 @@ import { UnsupportedError } from '@gemma3n/core';
 
 /**
  * The dtypes this package writes, with the onnx-community file suffixes (model-folder
- * contract): q4 → `_q4` (MatMulNBits, fp32 scales), q8 → `_quantized` (int8 weights).
+ * contract): q4 → `_q4` (MatMulNBits, fp32 scales), q8 → `_quantized` (int8 weights),
+ * fp16 → `_fp16` (fp16 weights and compute, fp32 graph inputs and outputs).
  */
-export type QuantizationDtype = 'q4' | 'q8';
+export type QuantizationDtype = 'q4' | 'q8' | 'fp16';
 
-export const QUANTIZATION_DTYPES: readonly QuantizationDtype[] = ['q4', 'q8'];
+export const QUANTIZATION_DTYPES: readonly QuantizationDtype[] = ['q4', 'q8', 'fp16'];
 
 /** Dtypes the folder contract names that this package cannot write yet, for a precise error. */
-const NOT_YET_WRITTEN = ['fp16', 'q4f16', 'int8', 'uint8', 'bnb4'];
+const NOT_YET_WRITTEN = ['q4f16', 'int8', 'uint8', 'bnb4'];
 
 export const QUANTIZATION_SUFFIXES: Readonly<Record<QuantizationDtype, string>> = {
   q4: '_q4',
   q8: '_quantized',
+  fp16: '_fp16',
 };
 
 /** `value` as a QuantizationDtype, or an UnsupportedError listing the ones there are. */

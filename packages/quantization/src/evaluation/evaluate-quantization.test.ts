@@ -14,6 +14,7 @@ import { seededPrompts } from './seeded-prompts';
  * prompts of 16 tokens below (128 positions). Measured on this machine:
  *   q4 (block 32, asymmetric, accuracy_level 4): top-1 0.281, mean KL 3.47
  *   q8 (DynamicQuantizeMatMul, int8 tables):      top-1 0.766, mean KL 0.317
+ *   fp16 (fp16 weights and compute):              top-1 1.000, mean KL 5.4e-4
  *   an unrelated model (seed 2 vs seed 1):        top-1 0.008, mean KL 12.8
  * The thresholds sit about 10–15 % beyond the measurements (onnxruntime's thread scheduling
  * moves the last digits) and far from the unrelated-model figures, so a broken layout fails.
@@ -59,6 +60,18 @@ describe('evaluateQuantization on tiny-window-4', () => {
     const result = await evaluateQuantization({ ort: runtime, referenceDir: fp32Dir, quantizedDir, prompts });
     expect(result.topOneAgreement).toBeGreaterThanOrEqual(0.7);
     expect(result.meanKl).toBeLessThanOrEqual(0.36);
+  });
+
+  it('fp16 against fp32 stays within the measured bounds, and loads in Gemma3n with dtype fp16', async () => {
+    const quantizedDir = join(root, 'fp16');
+    await quantizeModelFolder(fp32Dir, quantizedDir, { dtype: 'fp16' });
+    const result = await evaluateQuantization({ ort: runtime, referenceDir: fp32Dir, quantizedDir, prompts });
+    expect(result.files.quantized).toEqual(['onnx/embed_tokens_fp16.onnx', 'onnx/decoder_model_merged_fp16.onnx']);
+    expect(result.topOneAgreement).toBeGreaterThanOrEqual(0.97);
+    expect(result.meanKl).toBeLessThanOrEqual(1e-3);
+    const model = await Gemma3n.load(quantizedDir, { dtype: 'fp16', node: { intraOpNumThreads: 1 } });
+    const generated = await model.generate({ promptIds: [2, 40, 41, 42], temperature: 0, maxNewTokens: 4, stopTokenIds: [] });
+    expect(generated.tokenIds).toHaveLength(4);
   });
 
   it('an unrelated model scores far outside those bounds (the metrics can tell)', async () => {

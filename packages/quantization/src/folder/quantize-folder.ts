@@ -3,6 +3,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError, ModelFileError } from '@gemma3n/core';
 import { parseQuantizationDtype, QUANTIZATION_SUFFIXES, type QuantizationDtype } from '../quantization-dtypes';
+import { convertModelFileToFloat16 } from '../passes/convert-float16';
 import { findQuantizableTensors, quantizeModelFile, type QuantizedTensorReport, type QuantizeModelOptions, type QuantizeProgress } from '../passes/quantize-model-file';
 
 export interface QuantizeFolderOptions extends Omit<QuantizeModelOptions, 'dtype' | 'onProgress'> {
@@ -101,11 +102,11 @@ export async function quantizeModelFolder(inputDir: string, outputDir: string, o
     for (const session of sessions) {
       const inputFile = `onnx/${session}.onnx`;
       const outputFile = `onnx/${session}${suffixText}.onnx`;
-      const written = await quantizeModelFile(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), {
-        ...options,
-        dtype,
-        onProgress: (event) => options.onProgress?.({ stage: 'quantize', ...event }),
-      });
+      const onProgress = (event: QuantizeProgress) => options.onProgress?.({ stage: 'quantize', ...event });
+      const written =
+        dtype === 'fp16'
+          ? await convertModelFileToFloat16(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, onProgress })
+          : await quantizeModelFile(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, dtype, onProgress });
       let inputBytes = 0;
       for (const file of sessionData.get(session) ?? []) inputBytes += (await stat(join(source, file))).size;
       let outputBytes = 0;

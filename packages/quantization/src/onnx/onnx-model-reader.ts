@@ -107,7 +107,7 @@ export class OnnxModelReader {
   async readFloatRows(tensor: OnnxTypes.ITensorProto, columns: number, first: number, count: number): Promise<Float32Array> {
     const bytes = await this.readRange(tensor, first * columns * 4, count * columns * 4);
     // Inline bytes may sit at an unaligned offset of the decoded buffer: copy them then.
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // a copy (Buffer.slice would be a view)
     return new Float32Array(aligned.buffer, aligned.byteOffset, count * columns);
   }
 

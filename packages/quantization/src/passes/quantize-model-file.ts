@@ -20,7 +20,8 @@ import {
 } from './weight-quantizers';
 
 export interface QuantizeModelOptions {
-  dtype: QuantizationDtype;
+  /** fp16 has its own pass, `convertModelFileToFloat16`. */
+  dtype: Exclude<QuantizationDtype, 'fp16'>;
   /** q4 block size along K / along table rows (default 32: the one every WebGPU build runs correctly). */
   blockSize?: number;
   /** q4 with zero point 8 and no zero-point tensors (default false: a zero point per block). */
@@ -255,13 +256,18 @@ function countUses(graph: OnnxTypes.IGraphProto, uses: Map<string, number>): voi
  * Names of the initializers `quantizeModelFile` would quantize in `inputPath` (empty: nothing
  * to quantize), without writing anything.
  */
-export async function findQuantizableTensors(inputPath: string, options: Pick<QuantizeModelOptions, 'dtype' | 'minimumDimension' | 'quantizeTables'>): Promise<string[]> {
+export async function findQuantizableTensors(
+  inputPath: string,
+  options: { dtype: QuantizationDtype; minimumDimension?: number; quantizeTables?: boolean },
+): Promise<string[]> {
   const reader = await OnnxModelReader.open(inputPath);
   try {
+    if (options.dtype === 'fp16') return reader.graph.initializer.filter((tensor) => tensor.dataType === DATA_TYPE.float32).map((tensor) => tensor.name ?? '');
+    const dtype = options.dtype;
     const initializers = new Map(reader.graph.initializer.map((tensor) => [tensor.name, tensor]));
     const names = new Set<string>();
     for (const node of reader.graph.node) {
-      const plan = planNode(node, initializers, options.minimumDimension ?? 16, options.quantizeTables ?? true, options.dtype);
+      const plan = planNode(node, initializers, options.minimumDimension ?? 16, options.quantizeTables ?? true, dtype);
       if (plan) names.add(plan.tensor.name ?? '');
     }
     return [...names];
@@ -275,7 +281,7 @@ function planNode(
   initializers: Map<string | null | undefined, OnnxTypes.ITensorProto>,
   minimum: number,
   quantizeTables: boolean,
-  dtype: QuantizationDtype,
+  dtype: QuantizeModelOptions['dtype'],
 ): Plan | undefined {
   const floatMatrix = (name: string | undefined): [OnnxTypes.ITensorProto, [number, number]] | undefined => {
     const tensor = name === undefined ? undefined : initializers.get(name);
@@ -297,7 +303,7 @@ function planNode(
   return undefined;
 }
 
-function opFor(kind: Plan['kind'], dtype: QuantizationDtype): string {
+function opFor(kind: Plan['kind'], dtype: QuantizeModelOptions['dtype']): string {
   if (kind === 'matmul') return dtype === 'q4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul';
   return dtype === 'q4' ? 'GatherBlockQuantized' : 'Gather+Cast+Mul (int8 rows)';
 }
