@@ -37,7 +37,7 @@ function parseInteger(flag: string) {
   };
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 

@@ -43,12 +43,16 @@ export function describeStats(result: {
   promptTokens: number;
   tokenIds: number[];
   finishReason: string;
-  stats: { ttftMs: number; prefillTokensPerSecond: number; decodeTokensPerSecond: number };
+  stats: { ttftMs: number; prefillTokensPerSecond: number; decodeTokensPerSecond: number; visionEncoderMs?: number; audioEncoderMs?: number };
 }): string {
   const { stats } = result;
+  const encoders = [
+    stats.visionEncoderMs === undefined ? '' : `, vision encoder ${stats.visionEncoderMs.toFixed(0)} ms`,
+    stats.audioEncoderMs === undefined ? '' : `, audio encoder ${stats.audioEncoderMs.toFixed(0)} ms`,
+  ].join('');
   return (
     `${result.promptTokens} prompt tokens, ${result.tokenIds.length} new tokens (${result.finishReason}); ` +
-    `first token ${stats.ttftMs.toFixed(0)} ms, prefill ${stats.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
+    `first token ${stats.ttftMs.toFixed(0)} ms${encoders}, prefill ${stats.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
     `decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s`
   );
 }

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gemma3n } from '@gemma3n/gemma3n/node';
 
@@ -20,6 +21,62 @@ async function cli(args: string[], input?: string): Promise<{ stdout: string; st
     const failure = error as { stdout: string; stderr: string; code: number };
     return { stdout: failure.stdout, stderr: failure.stderr, code: failure.code };
   }
+}
+
+/** A minimal RGB PNG (8-bit, no filter), so the test needs no image library. */
+function png(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes: Buffer) => {
+    let c = 0xffffffff;
+    for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const check = Buffer.alloc(4);
+    check.writeUInt32BE(crc(body));
+    return Buffer.concat([length, body, check]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rows.set(pixel(x, y), y * (1 + width * 3) + 1 + x * 3);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A 16-bit PCM mono WAV of a 440 Hz tone. */
+function wav(seconds: number, rate = 16_000): Buffer {
+  const count = Math.round(seconds * rate);
+  const bytes = Buffer.alloc(44 + count * 2);
+  bytes.write('RIFF', 0, 'latin1');
+  bytes.writeUInt32LE(36 + count * 2, 4);
+  bytes.write('WAVEfmt ', 8, 'latin1');
+  bytes.writeUInt32LE(16, 16);
+  bytes.writeUInt16LE(1, 20);
+  bytes.writeUInt16LE(1, 22);
+  bytes.writeUInt32LE(rate, 24);
+  bytes.writeUInt32LE(rate * 2, 28);
+  bytes.writeUInt16LE(2, 32);
+  bytes.writeUInt16LE(16, 34);
+  bytes.write('data', 36, 'latin1');
+  bytes.writeUInt32LE(count * 2, 40);
+  for (let index = 0; index < count; index++) bytes.writeInt16LE(Math.round(12_000 * Math.sin((2 * Math.PI * 440 * index) / rate)), 44 + index * 2);
+  return bytes;
 }
 
 // The CLI is tested as a user runs it: the built bin in a child process.
@@ -105,5 +162,70 @@ describe('gemma3n CLI', () => {
     const result = await cli(['run', '--model', incomplete, '--prompt', 'hi']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/embed_tokens\.onnx/);
+  });
+
+  describe('with images and audio', () => {
+    let multimodalDir: string;
+    beforeAll(async () => {
+      multimodalDir = join(workDir, 'multimodal');
+      const made = await cli(['make-tiny', multimodalDir, '--shape', 'tiny-multimodal', '--seed', '3']);
+      expect(made.code, made.stderr).toBe(0);
+      writeFileSync(join(workDir, 'red.png'), png(96, 96, (x, y) => [200, (x * 2) % 256, (y * 3) % 256]));
+      writeFileSync(join(workDir, 'blue.png'), png(120, 80, (x, y) => [(x + y) % 256, 40, 220]));
+      writeFileSync(join(workDir, 'tone.wav'), wav(0.6));
+    });
+
+    it('run --image (repeatable) --audio gives the library’s tokens, and --json adds the encoder times', async () => {
+      const [red, blue, tone] = ['red.png', 'blue.png', 'tone.wav'].map((name) => join(workDir, name)) as [string, string, string];
+      const args = ['run', '--model', multimodalDir, '--prompt', 'What do you see and hear?', '--image', red, '--image', blue, '--audio', tone];
+      const result = await cli([...args, '--greedy', '--max-new-tokens', '6', '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const printed = JSON.parse(result.stdout) as {
+        tokens: number[];
+        promptTokens: number;
+        stats: { visionEncoderMs: number; audioEncoderMs: number };
+        warnings: string[];
+      };
+      const model = await Gemma3n.load(multimodalDir);
+      const expected = await model.generate({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', image: red },
+              { type: 'image', image: blue },
+              { type: 'audio', audio: tone },
+              { type: 'text', text: 'What do you see and hear?' },
+            ],
+          },
+        ],
+        doSample: false,
+        maxNewTokens: 6,
+      });
+      await model.dispose();
+      expect(printed.tokens).toEqual(expected.tokenIds);
+      expect(printed.promptTokens).toBe(expected.promptTokens);
+      // Two images of 4 soft tokens and one clip of 188, each framed by start/end tokens and blank lines.
+      expect(printed.promptTokens).toBeGreaterThan(2 * 4 + 188);
+      expect(printed.stats.visionEncoderMs).toBeGreaterThan(0);
+      expect(printed.stats.audioEncoderMs).toBeGreaterThan(0);
+      expect(printed.warnings).toEqual([]);
+      expect(result.stderr).toMatch(/vision encoder \d+ ms, audio encoder \d+ ms/);
+    });
+
+    it('names a missing image file, and refuses media with --prompt-ids', async () => {
+      const missing = await cli(['run', '--model', multimodalDir, '--prompt', 'hi', '--image', join(workDir, 'nope.png')]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toMatch(/nope\.png/);
+      const withIds = await cli(['run', '--model', multimodalDir, '--prompt-ids', '2,105', '--image', join(workDir, 'red.png')]);
+      expect(withIds.code).not.toBe(0);
+      expect(withIds.stderr).toMatch(/--image and --audio go with a chat --prompt/);
+    });
+
+    it('says which file a text-only folder lacks when given an image', async () => {
+      const result = await cli(['run', '--model', modelDir, '--prompt', 'hi', '--image', join(workDir, 'red.png')]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/no onnx\/vision_encoder\.onnx/);
+    });
   });
 });
