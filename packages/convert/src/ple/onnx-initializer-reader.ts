@@ -118,7 +118,8 @@ export class OnnxInitializerReader {
     if (start < 0 || length < 0 || start + length > total) {
       throw new RangeError(`initializer ${tensor.name}: bytes [${start}, ${start + length}) are outside its ${total} bytes`);
     }
-    if (!this.isExternal(tensor)) return inlineBytes(tensor).subarray(start, start + length);
+    // A copy: inline bytes are views into the decoded model (a Node Buffer, whose slice() would not copy).
+    if (!this.isExternal(tensor)) return new Uint8Array(inlineBytes(tensor).subarray(start, start + length));
     const range = this.externalRange(tensor);
     const handle = await this.handle(range.path);
     const result = new Uint8Array(length);
@@ -136,8 +137,8 @@ export class OnnxInitializerReader {
   /** A small tensor's values as numbers (scalars and zero points). */
   async numbers(tensor: OnnxTypes.ITensorProto): Promise<number[]> {
     const count = elementCount(tensor);
-    const bytes = (await this.readRange(tensor, 0, OnnxInitializerReader.byteLength(tensor))).slice();
-    const view = new DataView(bytes.buffer);
+    const bytes = await this.readRange(tensor, 0, OnnxInitializerReader.byteLength(tensor));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const values: number[] = [];
     for (let index = 0; index < count; index++) {
       switch (tensor.dataType) {

@@ -34,7 +34,7 @@ export async function perLayerRecordSource(
         const width = found.rowWidth;
         const bytesPerValue = sourceType === 'fp16' ? 2 : 4;
         const raw = await reader.readRange(form.table, first * width * bytesPerValue, count * width * bytesPerValue);
-        const aligned = raw.byteOffset % 4 === 0 ? raw : raw.slice();
+        const aligned = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
         const values =
           sourceType === 'fp16'
             ? float16BitsToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, count * width))
