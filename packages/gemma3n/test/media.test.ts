@@ -138,6 +138,33 @@ describe('Gemma3n with images and audio on a tiny four-file model', () => {
     expect(at48k.stats.audioEncoderMs).toBeGreaterThan(0);
   });
 
+  it('takes several clips in one message, each its own 188 rows in order; silent audio is heard as silence', async () => {
+    const first = testClip(0.4);
+    const second = new Float32Array(8_000); // 0.5 s of silence: valid input, features at the log floor
+    const messages = [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'audio' as const, audio: { samples: first, sampleRate: 16_000 } },
+          { type: 'audio' as const, audio: { samples: second, sampleRate: 16_000 } },
+          { type: 'text' as const, text: 'Which is louder?' },
+        ],
+      },
+    ];
+    const result = await model.generate({ messages, ...greedy, maxNewTokens: 4 });
+    const promptIds = model.tokenizer.encode(
+      model.tokenizer.expandMediaPlaceholders!(model.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })),
+      { addSpecialTokens: false },
+    );
+    expect(promptIds.filter((id) => id === model.config.audioTokenId)).toHaveLength(2 * 188);
+    const rowsOf = (samples: Float32Array) => {
+      const features = extractFeatures(samples);
+      return reference.audioRows(features.features, features.mask);
+    };
+    const rows = new Float32Array([...rowsOf(first), ...rowsOf(second)]);
+    expect(result.tokenIds).toEqual(reference.greedy(promptIds, new Map([[model.config.audioTokenId, rows]]), 4));
+  });
+
   it('truncates audio over 30 s with a warning through onWarning and result.warnings', async () => {
     const seen: string[] = [];
     const long = new Float32Array(16_000 * 31).fill(0.01);
