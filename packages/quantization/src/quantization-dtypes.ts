@@ -3,19 +3,21 @@ import { UnsupportedError } from '@gemma3n/core';
 /**
  * The dtypes this package writes, with the onnx-community file suffixes (model-folder
  * contract): q4 → `_q4` (MatMulNBits, fp32 scales), q8 → `_quantized` (int8 weights),
- * fp16 → `_fp16` (fp16 weights and compute, fp32 graph inputs and outputs).
+ * fp16 → `_fp16` (fp16 weights and compute, fp32 graph inputs and outputs), q4f16 →
+ * `_q4f16` (q4 with fp16 scales, then fp16 compute).
  */
-export type QuantizationDtype = 'q4' | 'q8' | 'fp16';
+export type QuantizationDtype = 'q4' | 'q8' | 'fp16' | 'q4f16';
 
-export const QUANTIZATION_DTYPES: readonly QuantizationDtype[] = ['q4', 'q8', 'fp16'];
+export const QUANTIZATION_DTYPES: readonly QuantizationDtype[] = ['q4', 'q8', 'fp16', 'q4f16'];
 
 /** Dtypes the folder contract names that this package cannot write yet, for a precise error. */
-const NOT_YET_WRITTEN = ['q4f16', 'int8', 'uint8', 'bnb4'];
+const NOT_YET_WRITTEN = ['int8', 'uint8', 'bnb4'];
 
 export const QUANTIZATION_SUFFIXES: Readonly<Record<QuantizationDtype, string>> = {
   q4: '_q4',
   q8: '_quantized',
   fp16: '_fp16',
+  q4f16: '_q4f16',
 };
 
 /** `value` as a QuantizationDtype, or an UnsupportedError listing the ones there are. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '@gemma3n/convert';
@@ -6,6 +6,7 @@ import { Gemma3n } from '@gemma3n/gemma3n/node';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizeModelFolder } from '../folder/quantize-folder';
+import { onnx } from '../onnx/onnx-proto';
 import { evaluateQuantization, openTextSessions, type OrtRuntime } from './evaluate-quantization';
 import { seededPrompts } from './seeded-prompts';
 
@@ -15,6 +16,7 @@ import { seededPrompts } from './seeded-prompts';
  *   q4 (block 32, asymmetric, accuracy_level 4): top-1 0.281, mean KL 3.47
  *   q8 (DynamicQuantizeMatMul, int8 tables):      top-1 0.766, mean KL 0.317
  *   fp16 (fp16 weights and compute):              top-1 1.000, mean KL 5.4e-4
+ *   q4f16 (q4 with fp16 scales, fp16 compute):    top-1 0.273, mean KL 3.49
  *   an unrelated model (seed 2 vs seed 1):        top-1 0.008, mean KL 12.8
  * The thresholds sit about 10–15 % beyond the measurements (onnxruntime's thread scheduling
  * moves the last digits) and far from the unrelated-model figures, so a broken layout fails.
@@ -70,6 +72,25 @@ describe('evaluateQuantization on tiny-window-4', () => {
     expect(result.topOneAgreement).toBeGreaterThanOrEqual(0.97);
     expect(result.meanKl).toBeLessThanOrEqual(1e-3);
     const model = await Gemma3n.load(quantizedDir, { dtype: 'fp16', node: { intraOpNumThreads: 1 } });
+    const generated = await model.generate({ promptIds: [2, 40, 41, 42], temperature: 0, maxNewTokens: 4, stopTokenIds: [] });
+    expect(generated.tokenIds).toHaveLength(4);
+  });
+
+  it('q4f16 has float16 MatMulNBits / GatherBlockQuantized scales, stays within the measured bounds, and loads in Gemma3n', async () => {
+    const quantizedDir = join(root, 'q4f16');
+    await quantizeModelFolder(fp32Dir, quantizedDir, { dtype: 'q4f16' });
+    expect((await readdir(join(quantizedDir, 'onnx'))).sort()).toEqual(['decoder_model_merged_q4f16.onnx', 'decoder_model_merged_q4f16.onnx_data', 'embed_tokens_q4f16.onnx', 'embed_tokens_q4f16.onnx_data']);
+    for (const file of ['embed_tokens_q4f16.onnx', 'decoder_model_merged_q4f16.onnx']) {
+      const graph = onnx.ModelProto.decode(await readFile(join(quantizedDir, 'onnx', file))).graph!;
+      const types = new Map(graph.initializer!.map((tensor) => [tensor.name, tensor.dataType]));
+      const quantizedNodes = graph.node!.filter((node) => node.opType === 'MatMulNBits' || node.opType === 'GatherBlockQuantized');
+      expect(quantizedNodes.length).toBeGreaterThan(0);
+      for (const node of quantizedNodes) expect(types.get(node.input![2]!)).toBe(10); // float16 scales
+    }
+    const result = await evaluateQuantization({ ort: runtime, referenceDir: fp32Dir, quantizedDir, prompts });
+    expect(result.topOneAgreement).toBeGreaterThanOrEqual(0.22);
+    expect(result.meanKl).toBeLessThanOrEqual(4.0);
+    const model = await Gemma3n.load(quantizedDir, { dtype: 'q4f16', node: { intraOpNumThreads: 1 } });
     const generated = await model.generate({ promptIds: [2, 40, 41, 42], temperature: 0, maxNewTokens: 4, stopTokenIds: [] });
     expect(generated.tokenIds).toHaveLength(4);
   });

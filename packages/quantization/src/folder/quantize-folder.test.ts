@@ -117,9 +117,9 @@ describe('quantizeModelFolder', () => {
 
   it('refuses bad input with clear errors', async () => {
     await expect(quantizeModelFolder(fp32Dir, join(root, 'x'), { dtype: 'q3' })).rejects.toSatisfy(
-      (error: unknown) => UnsupportedError.isInstance(error) && /quantization dtype "q3".*supported: q4, q8, fp16/.test((error as Error).message),
+      (error: unknown) => UnsupportedError.isInstance(error) && /quantization dtype "q3".*supported: q4, q8, fp16, q4f16/.test((error as Error).message),
     );
-    await expect(quantizeModelFolder(fp32Dir, join(root, 'x'), { dtype: 'q4f16' })).rejects.toThrow('valid model-folder dtype but this package does not write it yet');
+    await expect(quantizeModelFolder(fp32Dir, join(root, 'x'), { dtype: 'bnb4' })).rejects.toThrow('valid model-folder dtype but this package does not write it yet');
     await expect(quantizeModelFolder(fp32Dir, fp32Dir, { dtype: 'q4' })).rejects.toSatisfy((error: unknown) => InputError.isInstance(error) && /outside the input folder/.test((error as Error).message));
     await expect(quantizeModelFolder(fp32Dir, join(root, 'q4'), { dtype: 'q4' })).rejects.toThrow('does not exist yet');
     await expect(quantizeModelFolder(join(root, 'nowhere'), join(root, 'x'), { dtype: 'q4' })).rejects.toSatisfy((error: unknown) => ModelFileError.isInstance(error));

@@ -103,10 +103,24 @@ export async function quantizeModelFolder(inputDir: string, outputDir: string, o
       const inputFile = `onnx/${session}.onnx`;
       const outputFile = `onnx/${session}${suffixText}.onnx`;
       const onProgress = (event: QuantizeProgress) => options.onProgress?.({ stage: 'quantize', ...event });
-      const written =
-        dtype === 'fp16'
-          ? await convertModelFileToFloat16(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, onProgress })
-          : await quantizeModelFile(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, dtype, onProgress });
+      let written: { files: string[]; tensors: QuantizedTensorReport[] };
+      if (dtype === 'fp16') {
+        written = await convertModelFileToFloat16(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, onProgress });
+      } else if (dtype === 'q4f16') {
+        // q4 with scales already rounded to float16, then the fp16 pass over that file.
+        const intermediate = join(temporary, '.q4-intermediate');
+        await mkdir(intermediate, { recursive: true });
+        const q4 = await quantizeModelFile(join(source, inputFile), intermediate, `${session}_q4.onnx`, { ...options, dtype: 'q4', float16Scales: true, onProgress });
+        const converted = await convertModelFileToFloat16(join(intermediate, `${session}_q4.onnx`), join(temporary, 'onnx'), basename(outputFile), {
+          maxExternalDataFileBytes: options.maxExternalDataFileBytes,
+          externalDataThresholdBytes: options.externalDataThresholdBytes,
+          chunkBytes: options.chunkBytes,
+        });
+        await rm(intermediate, { recursive: true, force: true });
+        written = { files: converted.files, tensors: q4.tensors };
+      } else {
+        written = await quantizeModelFile(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, dtype, onProgress });
+      }
       let inputBytes = 0;
       for (const file of sessionData.get(session) ?? []) inputBytes += (await stat(join(source, file))).size;
       let outputBytes = 0;

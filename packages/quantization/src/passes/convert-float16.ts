@@ -21,7 +21,7 @@ export interface ConvertFloat16Options {
 /** Ops whose output type is not that of their first input. */
 const NON_FLOAT_OUTPUT_OPS = new Set(['Shape', 'Size', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Xor', 'IsNaN', 'IsInf', 'ArgMax', 'ArgMin', 'NonZero']);
 /** Ops with subgraphs or typed outputs this pass does not follow. */
-const UNSUPPORTED_OPS = new Set(['If', 'Loop', 'Scan', 'MatMulNBits', 'GatherBlockQuantized', 'DynamicQuantizeMatMul', 'MatMulInteger', 'QuantizeLinear', 'DequantizeLinear', 'RandomNormal', 'RandomUniform', 'EyeLike']);
+const UNSUPPORTED_OPS = new Set(['If', 'Loop', 'Scan', 'DynamicQuantizeMatMul', 'MatMulInteger', 'QuantizeLinear', 'DequantizeLinear', 'RandomNormal', 'RandomUniform', 'EyeLike']);
 
 /**
  * fp16 weights and compute with float32 graph inputs and outputs, so the file keeps the
@@ -35,7 +35,9 @@ const UNSUPPORTED_OPS = new Set(['If', 'Loop', 'Scan', 'MatMulNBits', 'GatherBlo
  * - the sum of squares of an RMSNorm (`Mul(x, x)` → `ReduceMean` → … `Sqrt`) stays float32:
  *   x² overflows float16 (65504) as soon as |x| > 256, which Gemma's residual stream reaches.
  *
- * Where onnxruntime's CPU EP has no float16 kernel it inserts float32 casts itself.
+ * MatMulNBits and GatherBlockQuantized of a q4 file follow along (their scales become float16,
+ * their activations are float16): that is q4f16. Where onnxruntime's CPU EP has no float16
+ * kernel it inserts float32 casts itself.
  */
 export async function convertModelFileToFloat16(
   inputPath: string,
@@ -196,6 +198,8 @@ export function floatTensorNames(graph: OnnxTypes.IGraphProto): Set<string> {
       isFloat = value?.t ? value.t.dataType === DATA_TYPE.float32 : node.opType === 'ConstantOfShape' || node.attribute?.some((entry) => entry.name === 'value_float' || entry.name === 'value_floats') === true;
     } else if (NON_FLOAT_OUTPUT_OPS.has(node.opType ?? '')) isFloat = false;
     else if (node.opType === 'Where') isFloat = names.has(inputs[1] ?? '');
+    // Its data is uint8; the output has the scales' type (float16 scales make a q4f16 table).
+    else if (node.opType === 'GatherBlockQuantized') isFloat = names.has(inputs[2] ?? '');
     else isFloat = names.has(inputs[0] ?? '');
     if (isFloat) for (const output of node.output ?? []) names.add(output);
   }

@@ -3,6 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '@gemma3n/core';
 import { checkBlockSize } from '../blockwise-4bit';
+import { roundToFloat16 } from '../float16';
 import type { QuantizationDtype } from '../quantization-dtypes';
 import { DEFAULT_MAX_DATA_FILE_BYTES, ExternalDataOutput } from '../onnx/external-data-output';
 import { attributeInt, bytesOf, DATA_TYPE, inlineTensor, MICROSOFT_DOMAIN } from '../onnx/onnx-nodes';
@@ -20,8 +21,10 @@ import {
 } from './weight-quantizers';
 
 export interface QuantizeModelOptions {
-  /** fp16 has its own pass, `convertModelFileToFloat16`. */
-  dtype: Exclude<QuantizationDtype, 'fp16'>;
+  /** fp16 has its own pass, `convertModelFileToFloat16`; q4f16 is q4 (with float16 scales) followed by it. */
+  dtype: 'q4' | 'q8';
+  /** Quantize against scales rounded to float16, for a q4 file whose scales become float16 (q4f16). */
+  float16Scales?: boolean;
   /** q4 block size along K / along table rows (default 32: the one every WebGPU build runs correctly). */
   blockSize?: number;
   /** q4 with zero point 8 and no zero-point tensors (default false: a zero point per block). */
@@ -97,7 +100,7 @@ export async function quantizeModelFile(
 ): Promise<QuantizeModelResult> {
   const blockSize = options.blockSize ?? 32;
   if (options.dtype === 'q4') checkBlockSize(blockSize);
-  const q4 = { blockSize, symmetric: options.symmetric ?? false };
+  const q4 = { blockSize, symmetric: options.symmetric ?? false, roundScale: options.float16Scales ? roundToFloat16 : undefined };
   const accuracyLevel = options.accuracyLevel ?? 4;
   if (![0, 1, 2, 3, 4].includes(accuracyLevel)) throw new InputError({ field: 'accuracyLevel', value: accuracyLevel, expected: '0, 1, 2, 3 or 4' });
   const minimum = options.minimumDimension ?? 16;
@@ -263,7 +266,7 @@ export async function findQuantizableTensors(
   const reader = await OnnxModelReader.open(inputPath);
   try {
     if (options.dtype === 'fp16') return reader.graph.initializer.filter((tensor) => tensor.dataType === DATA_TYPE.float32).map((tensor) => tensor.name ?? '');
-    const dtype = options.dtype;
+    const dtype = options.dtype === 'q8' ? 'q8' : 'q4';
     const initializers = new Map(reader.graph.initializer.map((tensor) => [tensor.name, tensor]));
     const names = new Set<string>();
     for (const node of reader.graph.node) {
