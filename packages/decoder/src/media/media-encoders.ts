@@ -75,7 +75,8 @@ export class MediaEncoders {
     let rowCount = 0;
     let hidden = 0;
     for (let index = 0; index < count; index++) {
-      const image = pixelValues.data.subarray(index * imageSize, (index + 1) * imageSize);
+      // A copy unless it is the whole buffer: an engine may read a view's buffer from offset 0.
+      const image = count === 1 ? pixelValues.data : pixelValues.data.slice(index * imageSize, (index + 1) * imageSize);
       const outputs = await this.run(session, 'vision_encoder', {
         pixel_values: new Tensor('float32', image, [1, channels, height, width]),
       });
