@@ -19,3 +19,11 @@ export {
   type PerLayerTableLayoutParams,
 } from './per-layer-table-format';
 export { PerLayerTableReader, type PerLayerTableReaderOptions, type PerLayerTableReaderStats } from './per-layer-table-reader';
+export {
+  DEFAULT_MINIMUM_OFFLOAD_BYTES,
+  OffloadedEmbedSession,
+  offloadedEmbedFiles,
+  planPerLayerOffload,
+  type PerLayerOffloadPlan,
+  type PleOffloadChoice,
+} from './offloaded-embed-session';
