@@ -213,6 +213,24 @@ describe('gemma3n CLI', () => {
       expect(result.stderr).toMatch(/vision encoder \d+ ms, audio encoder \d+ ms/);
     });
 
+    it('chat attaches /image files to the next message and keeps the cache across the image turn', async () => {
+      const red = join(workDir, 'red.png');
+      const turns = `/image ${red}\nWhat is it?\nAnd now?\n/exit\n`;
+      const result = await cli(['chat', '--model', multimodalDir, '--greedy', '--max-new-tokens', '4'], turns);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain(`attached image ${red} (sent with your next message)`);
+      const reused = [...result.stderr.matchAll(/(\d+) tokens reused from the cache/g)].map((match) => Number(match[1]));
+      expect(reused).toHaveLength(2);
+      expect(reused[1]).toBeGreaterThan(4); // the image's soft tokens were not prefilled again
+      const model = await Gemma3n.load(multimodalDir);
+      const chat = model.chat();
+      const first = await chat.send([{ type: 'image', image: red }, { type: 'text', text: 'What is it?' }], { doSample: false, maxNewTokens: 4 });
+      const second = await chat.send('And now?', { doSample: false, maxNewTokens: 4 });
+      await model.dispose();
+      expect(result.stdout.split('\n').slice(0, 2)).toEqual([first.text, second.text]);
+      expect(reused[1]).toBe(second.reusedTokens);
+    });
+
     it('names a missing image file, and refuses media with --prompt-ids', async () => {
       const missing = await cli(['run', '--model', multimodalDir, '--prompt', 'hi', '--image', join(workDir, 'nope.png')]);
       expect(missing.code).not.toBe(0);
