@@ -142,6 +142,27 @@ describe('gemma3n CLI', () => {
     expect(answers).toEqual([first.text, second.text, first.text]);
   });
 
+  it('quantize writes a q8 copy that run --dtype q8 loads, and eval-quant scores it', async () => {
+    const quantized = join(workDir, 'tiny-q8');
+    const made = await cli(['quantize', modelDir, '--dtype', 'q8', '--output', quantized, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(existsSync(join(quantized, 'onnx', 'decoder_model_merged_quantized.onnx'))).toBe(true);
+    expect(existsSync(join(modelDir, 'onnx', 'decoder_model_merged_quantized.onnx'))).toBe(false); // input untouched
+    const promptIds = [2, 105, 2364, 107, 9259];
+    const result = await cli(['run', '--model', quantized, '--dtype', 'q8', '--prompt-ids', promptIds.join(','), '--greedy', '--max-new-tokens', '6', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const model = await Gemma3n.load(quantized, { dtype: 'q8' });
+    const expected = await model.generate({ promptIds, doSample: false, maxNewTokens: 6 });
+    await model.dispose();
+    expect((JSON.parse(result.stdout) as { tokens: number[] }).tokens).toEqual(expected.tokenIds);
+    const scored = await cli(['eval-quant', modelDir, '--dtype', 'q8', '--quantized', quantized, '--prompts', '2', '--length', '6', '--json']);
+    expect(scored.code, scored.stderr).toBe(0);
+    const figures = JSON.parse(scored.stdout) as { positions: number; topOneAgreement: number; meanKl: number };
+    expect(figures.positions).toBe(12);
+    expect(figures.meanKl).toBeGreaterThan(0); // int8 weights are not the fp32 weights
+    expect(figures.topOneAgreement).toBeGreaterThan(0);
+  });
+
   it('rejects invalid sampling values with a message naming the option', async () => {
     const result = await cli(['run', '--model', modelDir, '--prompt', 'hi', '--top-p', '1.5']);
     expect(result.code).not.toBe(0);
