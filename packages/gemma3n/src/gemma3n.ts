@@ -153,6 +153,7 @@ export class Gemma3n {
   readonly encoders: MediaEncoders;
   private readonly textDecoder: TokenTextDecoder;
   private readonly loadPreprocessor: () => Promise<MediaPreprocessor>;
+  private audioPadding: Promise<Float32Array> | undefined;
 
   constructor(parts: Gemma3nParts) {
     this.runtime = parts.runtime;
@@ -240,6 +241,11 @@ export class Gemma3n {
       sequenceLengths: this.tokenizer.mediaSequenceLengths ?? { image: 256, audio: 188 },
       preprocessor: this.loadPreprocessor,
       encoders: this.encoders,
+      audioPaddingRow: () => {
+        this.audioPadding ??= this.runtime.embedRows([this.config.text.vocabSize - 1]);
+        this.audioPadding.catch(() => (this.audioPadding = undefined));
+        return this.audioPadding;
+      },
     });
   }
 

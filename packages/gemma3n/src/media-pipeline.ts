@@ -10,6 +10,12 @@ export interface MediaPipelineParams {
   sequenceLengths: { image: number; audio: number };
   preprocessor: () => Promise<MediaPreprocessor>;
   encoders: MediaEncoders;
+  /**
+   * The row a clip's output is padded with when the audio encoder gives fewer rows than
+   * audio_seq_length: HF's `embed_audio` of id `text vocab_size − 1`. Our converter's graph
+   * pads itself; this covers encoders exported without the padding.
+   */
+  audioPaddingRow?: () => Promise<Float32Array>;
 }
 
 interface TrackedPart {
@@ -81,7 +87,7 @@ export class MediaPipeline {
       }
       const { part, field } = tracked.get(item.key)!;
       preprocessor ??= await this.params.preprocessor();
-      let encoded;
+      let encoded: { rows: Float32Array; rowCount: number; hidden: number; milliseconds: number };
       if (part.type === 'image') {
         const pixels = await preprocessor.image(part.image, `${field}.image`);
         encoded = await this.params.encoders.encodeImages(pixels);
@@ -91,6 +97,10 @@ export class MediaPipeline {
         for (const warning of audio.warnings) onWarning(warning);
         encoded = await this.params.encoders.encodeAudio(audio.features);
         stats.audioEncoderMs = (stats.audioEncoderMs ?? 0) + encoded.milliseconds;
+        if (encoded.rowCount < item.rowCount && this.params.audioPaddingRow !== undefined) {
+          const padding = await this.params.audioPaddingRow();
+          if (padding.length === encoded.hidden) encoded = { ...encoded, ...padRows(encoded.rows, encoded.rowCount, item.rowCount, padding) };
+        }
       }
       if (encoded.rowCount !== item.rowCount) {
         const session = part.type === 'image' ? 'vision_encoder' : 'audio_encoder';
@@ -108,6 +118,14 @@ export class MediaPipeline {
     }
     return { rows, encoderStats: stats };
   }
+}
+
+function padRows(rows: Float32Array, rowCount: number, wanted: number, padding: Float32Array): { rows: Float32Array; rowCount: number } {
+  const hidden = padding.length;
+  const padded = new Float32Array(wanted * hidden);
+  padded.set(rows.subarray(0, rowCount * hidden));
+  for (let row = rowCount; row < wanted; row++) padded.set(padding, row * hidden);
+  return { rows: padded, rowCount: wanted };
 }
 
 /** Media parts may sit in user and assistant turns; the Gemma template drops a system message's non-text parts. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseGemma3nConfig } from '@gemma3n/core';
 import { randomCheckpointWeights, tinyShapeConfig } from '@gemma3n/convert';
-import { referenceAudioEncoder, referenceDecoder, referenceEmbed, referenceVisionEncoder } from '@gemma3n/reference';
+import { referenceAudioEncoder, referenceDecoder, referenceEmbed, referenceEmbedHardToken, referenceVisionEncoder } from '@gemma3n/reference';
 // The vision engineers' architecture parser, by path (not exported from @gemma3n/convert).
 import { visionArchitectureFromConfig } from '../../convert/src/vision/mobilenet-v5-architecture';
 
@@ -22,6 +22,8 @@ export function multimodalReference(seed: number) {
     config,
     imageRows: (pixels: Float32Array, count: number) => referenceVisionEncoder(config, architecture, lookup, pixels, count),
     audioRows: (features: Float32Array, mask: Uint8Array) => referenceAudioEncoder(config, lookup, features, mask),
+    /** HF's audio padding row: embed_audio of id text vocab_size − 1. */
+    audioPaddingRow: () => referenceEmbedHardToken(config, lookup, 'audio', config.text.vocabSize - 1),
     /** Greedy ids after `promptIds`, with `rows[tokenId]` merged over that id's positions in order. */
     greedy(promptIds: readonly number[], rows: ReadonlyMap<number, Float32Array>, steps: number, stopIds: readonly number[] = []): number[] {
       const ids = [...promptIds];

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, ModelFileError } from '@gemma3n/core';
+import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
+import { MediaEncoders } from '@gemma3n/decoder';
+import { Tensor } from 'onnxruntime-common';
+import { MediaPipeline } from '../src/media-pipeline';
+import { MediaPreprocessor } from '../src/media-preprocessor';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { extractFeatures } from '@gemma3n/audio';
 import { pixelValues, preprocessorOptionsFromConfig } from '@gemma3n/vision';
@@ -163,6 +168,39 @@ describe('Gemma3n with images and audio on a tiny four-file model', () => {
     };
     const rows = new Float32Array([...rowsOf(first), ...rowsOf(second)]);
     expect(result.tokenIds).toEqual(reference.greedy(promptIds, new Map([[model.config.audioTokenId, rows]]), 4));
+  });
+
+  it('pads an audio encoder output shorter than audio_seq_length with HF’s padding row (embed_audio of vocab_size − 1)', async () => {
+    const hidden = model.config.text.hiddenSize;
+    const shortOutput = Float32Array.from({ length: 2 * hidden }, (_, index) => index / 7);
+    const encoders = new MediaEncoders({
+      files: new NodeDirectoryModelFiles(folder),
+      backend,
+      config: model.config,
+      sessions: {
+        audio_encoder: {
+          inputNames: ['input_features', 'input_features_mask'],
+          outputNames: ['audio_features'],
+          run: async () => ({ audio_features: new Tensor('float32', shortOutput, [1, 2, hidden]) }),
+        },
+      },
+    });
+    const pipeline = new MediaPipeline({
+      config: model.config,
+      sequenceLengths: { image: 4, audio: 188 },
+      preprocessor: () => MediaPreprocessor.load(new NodeDirectoryModelFiles(folder), { loadImage: async () => testImage(1) }),
+      encoders,
+      audioPaddingRow: () => model.runtime.embedRows([model.config.text.vocabSize - 1]),
+    });
+    const media = pipeline.turnMedia([{ role: 'user', content: [{ type: 'audio', audio: { samples: testClip(), sampleRate: 16_000 } }] }], () => {})!;
+    const { rows } = await media.encode(media.items);
+    expect(rows[0]!.length).toBe(188 * hidden);
+    expect(Array.from(rows[0]!.subarray(0, 2 * hidden))).toEqual(Array.from(shortOutput));
+    const padding = reference.audioPaddingRow();
+    for (const row of [2, 100, 187]) {
+      const actual = rows[0]!.subarray(row * hidden, (row + 1) * hidden);
+      actual.forEach((value, index) => expect(value).toBeCloseTo(padding[index]!, 5));
+    }
   });
 
   it('truncates audio over 30 s with a warning through onWarning and result.warnings', async () => {

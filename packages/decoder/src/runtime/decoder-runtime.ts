@@ -199,6 +199,19 @@ export class DecoderRuntime implements TokenModel {
     }
   }
 
+  /**
+   * `inputs_embeds` of `tokenIds` alone (no decoder run, no cache), as float32 `[ids × hidden]`.
+   * Hard multimodal ids are embedded by the embedders inside embed_tokens, so this gives, e.g.,
+   * the row HF pads short audio outputs with (id `vocab_size − 1`).
+   */
+  async embedRows(tokenIds: readonly number[]): Promise<Float32Array> {
+    if (tokenIds.length === 0) return new Float32Array(0);
+    const embedded = await this.runSession(this.embedSession, this.fileNames.embed, {
+      input_ids: int64Tensor(tokenIds, [1, tokenIds.length]),
+    });
+    return readFloats(embedded.inputs_embeds!, 0, embedded.inputs_embeds!.size);
+  }
+
   async release(): Promise<void> {
     await Promise.all([this.embedSession.release?.(), this.decoderSession.release?.()]);
   }
