@@ -100,7 +100,11 @@ export class OnnxInitializerReader {
     const initializer = this.initializers.get(name);
     if (initializer !== undefined) return initializer;
     const node = (this.graph.node ?? []).find((candidate) => candidate.opType === 'Constant' && candidate.output?.[0] === name);
-    return node?.attribute?.find((attribute) => attribute.name === 'value')?.t ?? undefined;
+    const value = node?.attribute?.find((attribute) => attribute.name === 'value')?.t;
+    if (value) return value;
+    // Exporters also write scalar constants as `value_float`.
+    const scalar = node?.attribute?.find((attribute) => attribute.name === 'value_float');
+    return scalar ? { name, dataType: TENSOR_TYPES.float32, dims: [], floatData: [scalar.f ?? 0] } : undefined;
   }
 
   /** Bytes the tensor's values take. */

@@ -152,7 +152,9 @@ describe('offloadPerLayerEmbeddings and the checkpoint writer', () => {
       const table = await graph.initializer('/embed_tokens_per_layer/weight_quantized', 'uint8', [320, 72], new Uint8Array(320 * 72).fill(9));
       const scale = await graph.initializer('/embed_tokens_per_layer/weight_scale', 'float32', [], Float32Array.of(0.5));
       const rows = graph.node('DequantizeLinear', [graph.node('Gather', [table, ids], { attributes: { axis: 0 } })[0]!, scale])[0]!;
-      const scaled = graph.node('Mul', [rows, graph.float32(Math.sqrt(8))])[0]!;
+      // The output scale as exporters often write it: a Constant node with value_float.
+      const scale16 = graph.node('Constant', [], { attributes: { value_float: { float: 2.5 } } })[0]!;
+      const scaled = graph.node('Mul', [rows, scale16])[0]!;
       graph.output(graph.node('Reshape', [scaled, graph.int64([0, 0, 9, 8])])[0]!, 'per_layer_inputs', 'float32', ['batch_size', 'sequence_length', 9, 8]);
     });
     await writeFile(join(quantizedFolder, 'config.json'), JSON.stringify(rawConfig));
@@ -160,7 +162,7 @@ describe('offloadPerLayerEmbeddings and the checkpoint writer', () => {
     expect(UnsupportedError.isInstance(refused)).toBe(true);
     expect((refused as Error).message).toContain('is already quantized (Gather of /embed_tokens_per_layer/weight_quantized [320, 72] uint8 + DequantizeLinear)');
     const [copied] = await offloadPerLayerEmbeddings(quantizedFolder);
-    expect(copied!.layout).toMatchObject({ dataType: 'uint8', blockSize: 72, zeroPoints: 0, recordBytes: 76, outputScale: Math.fround(Math.sqrt(8)) });
+    expect(copied!.layout).toMatchObject({ dataType: 'uint8', blockSize: 72, zeroPoints: 0, recordBytes: 76, outputScale: 2.5 });
     const record = (await readFile(join(quantizedFolder, copied!.tableFile))).subarray(4096, 4096 + 76);
     expect(record.readFloatLE(0)).toBe(0.5);
     expect(Array.from(record.subarray(4))).toEqual(new Array(72).fill(9));
