@@ -195,9 +195,10 @@ export class Gemma3n {
     const warnings: Gemma3nWarning[] = [];
     const media = messages === undefined ? undefined : this.mediaPipeline().turnMedia(messages, collectWarning(warnings, onWarning));
     let prepare: (() => Promise<PreparedMedia>) | undefined;
+    // Checked now, before any image is read: a miscounted prompt (placeholders written as text
+    // or ids, more or fewer than the media) fails at once.
+    checkMediaCounts(promptIds, [...(media?.items ?? []), ...this.unfilledMediaTokens(media?.items ?? [])]);
     if (media !== undefined) {
-      // Checked now, before any image is read: a miscounted prompt fails at once.
-      checkMediaCounts(promptIds, media.items);
       prepare = async () => {
         const encoded = await media.encode(media.items);
         const embeddings = media.items.map((item, index) => ({ tokenId: item.tokenId, rows: encoded.rows[index]!, rowCount: item.rowCount, label: item.label }));
@@ -227,12 +228,27 @@ export class Gemma3n {
       template: (messages, addGenerationPrompt) => renderConversation(tokenizer, messages, addGenerationPrompt),
       defaults: this.defaults,
       messages: (params.messages ?? []) as readonly ConversationMessage[],
+      mediaTokens: this.mediaTokens(),
     });
     return new Gemma3nChat(session, this.mediaPipeline());
   }
 
   async dispose(): Promise<void> {
     await Promise.all([this.runtime.release(), this.encoders.release()]);
+  }
+
+  private mediaTokens(): { tokenId: number; label: string }[] {
+    return [
+      { tokenId: this.config.imageTokenId, label: 'image' },
+      { tokenId: this.config.audioTokenId, label: 'audio' },
+    ];
+  }
+
+  /** Zero-row entries for the placeholder ids no item fills, so their count is checked too. */
+  private unfilledMediaTokens(items: readonly { tokenId: number }[]) {
+    return this.mediaTokens()
+      .filter((token) => !items.some((item) => item.tokenId === token.tokenId))
+      .map((token) => ({ ...token, rowCount: 0 }));
   }
 
   private mediaPipeline(): MediaPipeline {

@@ -244,6 +244,22 @@ describe('Gemma3n with images and audio on a tiny four-file model', () => {
     })();
     expect(InputError.isInstance(miscounted)).toBe(true);
     expect((miscounted as Error).message).toMatch(/^The prompt has 8 image placeholder tokens \(id \d+\) but the image encoder gave 4 rows: there are fewer image inputs/);
+    // Placeholders with no media at all: as ids, as raw text, in a text-only chat turn.
+    const attempts = [
+      () => model.stream({ promptIds: [2, model.config.imageTokenId, 5] }),
+      () => model.stream({ prompt: 'hear <audio_soft_token>' }),
+      () => model.chat().stream('see <image_soft_token>'),
+    ];
+    for (const attempt of attempts) {
+      let caught: unknown;
+      try {
+        attempt();
+      } catch (error) {
+        caught = error;
+      }
+      expect(InputError.isInstance(caught)).toBe(true);
+      expect((caught as Error).message).toMatch(/placeholder tokens .* but the (image|audio) encoder gave 0 rows: there are fewer/);
+    }
     const systemImage = (() => {
       try {
         model.stream({ messages: [{ role: 'system', content: [{ type: 'image', image: testImage(1) }] }, { role: 'user', content: 'hi' }] });

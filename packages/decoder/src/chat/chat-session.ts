@@ -51,6 +51,11 @@ export interface ChatSessionParams {
   defaults?: GenerationDefaults;
   /** Messages the conversation starts with, e.g. a system message. */
   messages?: readonly ConversationMessage[];
+  /**
+   * Placeholder ids whose count is checked on every turn, with or without media (e.g. image
+   * and audio soft tokens): a prompt that holds placeholders nothing fills is an InputError.
+   */
+  mediaTokens?: readonly { tokenId: number; label: string }[];
 }
 
 interface AssistantTurn {
@@ -98,7 +103,8 @@ export class ChatSession {
     const userMessage: ConversationMessage = { role: 'user', content };
     const promptIds = this.promptIds([...this.messages, userMessage]);
     const items = media?.items ?? [];
-    checkMediaCounts(promptIds, items);
+    const unfilled = (this.params.mediaTokens ?? []).filter((token) => !items.some((item) => item.tokenId === token.tokenId));
+    checkMediaCounts(promptIds, [...items, ...unfilled.map((token) => ({ ...token, rowCount: 0 }))]);
     const positionKeys = mediaPositionKeys(promptIds, items);
     const cache = this.params.cache;
     // At least the last prompt token must be fed, to get the logits that follow it.
