@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readFileSync as readFileNow } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { ModelFileError, parseGemma3nConfig } from '@gemma3n/core';
 import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { offloadPerLayerEmbeddings } from '../../../convert/src/ple/index';
-import { tinyModelFolder } from '../../test/tiny-model-folder';
+import { makeTinyModel } from '@gemma3n/convert';
 import { generateTokens } from '../generation/generate-tokens';
 import { loadDecoderRuntime, modelSourceOf } from '../loading/load-decoder-runtime';
 import { DecoderRuntime } from '../runtime/decoder-runtime';
@@ -21,13 +21,15 @@ const prompt = [2, 17, 250, 33, 5, 99, 140, 61, 17, 17];
 let folder: string;
 
 beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'ple-runtime-'));
-  await cp(await tinyModelFolder('tiny-window-4', 7), folder, { recursive: true });
+  // A folder of our own: the shared tiny-model cache is rebuilt (and old versions deleted) by
+  // whichever test run has a different converter, which would pull it away mid-test.
+  folder = join(await mkdtemp(join(tmpdir(), 'ple-runtime-')), 'model');
+  await makeTinyModel(folder, { shape: 'tiny-window-4', seed: 7 });
   await offloadPerLayerEmbeddings(folder, { embedFiles: ['onnx/embed_tokens.onnx'] });
 });
 
 afterAll(async () => {
-  await rm(folder, { recursive: true, force: true });
+  await rm(dirname(folder), { recursive: true, force: true });
 });
 
 describe('OffloadedEmbedSession in DecoderRuntime', () => {
