@@ -4,12 +4,13 @@
  *
  *   npx esbuild packages/convert/src/ple/per-layer-table-memory-bench.ts --bundle --platform=node --format=esm \
  *     --outfile=/tmp/ple-bench.mjs --external:onnxruntime-node --alias:@gemma3n/core=./packages/core/src/index.ts
- *   cd packages/convert && for step in write ort offload reader; do node /tmp/ple-bench.mjs $step /tmp/ple-bench; done
+ *   cd packages/convert && for step in write ort offload reader reader-http; do node /tmp/ple-bench.mjs $step /tmp/ple-bench; done
  *
  * `write`: an E2B-shaped q8 embed graph, GatherBlockQuantized uint8 bits 8, block 32, over a
  * 262144 × 7680 table (2,013,265,920 data bytes + 251,658,240 of float32 scales), and a small
  * token table. `ort`: RSS after creating its session and after running 512 ids. `offload`:
  * peak RSS while splitting it. `reader`: RSS after opening the row file and reading 512 ids.
+ * `reader-http`: the same reads as HTTP Range requests to a local server (the browser path).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -117,9 +118,55 @@ async function main(): Promise<void> {
     for (let index = 0; index < tokenRuns; index++) await reader.read([(index * 104729 + 17) % ROWS]);
     const tokenMs = (performance.now() - tokenStarted) / tokenRuns;
     console.log(JSON.stringify({ step, before, opened, afterReads: memory(), prefill512Ms: Number(prefillMs.toFixed(2)), oneTokenMs: Number(tokenMs.toFixed(3)), stats: reader.stats }));
+  } else if (step === 'reader-http') {
+    // The browser path: the same reads as HTTP Range requests (FetchModelFiles) to a local server.
+    const { FetchModelFiles } = await import('../../../core/src/model-files/fetch-model-files');
+    const server = await rangeServer(folder);
+    let requests = 0;
+    const files = new FetchModelFiles({ baseUrl: server.url, fetch: (input, init) => (requests++, fetch(input, init)) });
+    const reader = await PerLayerTableReader.open(files, 'onnx/embed_tokens_per_layer_quantized.safetensors');
+    const openRequests = requests;
+    const prefillStarted = performance.now();
+    await reader.read(IDS);
+    const prefillMs = performance.now() - prefillStarted;
+    const tokenStarted = performance.now();
+    for (let index = 0; index < 100; index++) await reader.read([(index * 104729 + 17) % ROWS]);
+    const tokenMs = (performance.now() - tokenStarted) / 100;
+    server.close();
+    console.log(JSON.stringify({ step, openRequests, prefill512Ms: Number(prefillMs.toFixed(1)), oneTokenMs: Number(tokenMs.toFixed(3)), requests, memory: memory() }));
   } else {
     throw new Error(`unknown step ${step}`);
   }
+}
+
+/** A static file server honouring `Range: bytes=a-b`, as a CDN or the Hub does. */
+async function rangeServer(folder: string): Promise<{ url: string; close(): void }> {
+  const { createServer } = await import('node:http');
+  const { createReadStream, statSync } = await import('node:fs');
+  const server = createServer((request, response) => {
+    const path = join(folder, decodeURIComponent((request.url ?? '/').slice(1)));
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      response.writeHead(404).end();
+      return;
+    }
+    const match = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
+    if (match === null) {
+      response.writeHead(200, { 'content-length': size });
+      if (request.method === 'HEAD') response.end();
+      else createReadStream(path).pipe(response);
+      return;
+    }
+    const start = Number(match[1]);
+    const end = Math.min(Number(match[2]), size - 1);
+    response.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}` });
+    createReadStream(path, { start, end }).pipe(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}/`, close: () => server.close() };
 }
 
 await main();
