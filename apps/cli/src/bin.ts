@@ -3,6 +3,7 @@ import { chatCommand } from './commands/chat-command';
 import { convertCommand } from './commands/convert-command';
 import { evalQuantCommand } from './commands/eval-quant-command';
 import { makeTinyCommand } from './commands/make-tiny-command';
+import { offloadPleCommand } from './commands/offload-ple-command';
 import { quantizeCommand } from './commands/quantize-command';
 import { runCommand } from './commands/run-command';
 import { describeError } from './output';
@@ -15,6 +16,7 @@ const program = new Command('gemma3n')
   .addCommand(convertCommand())
   .addCommand(makeTinyCommand())
   .addCommand(quantizeCommand())
+  .addCommand(offloadPleCommand())
   .addCommand(evalQuantCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

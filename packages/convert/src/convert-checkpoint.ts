@@ -9,6 +9,8 @@ import { validateCheckpointTensors } from './convert-validation';
 import { INDEX_FILE_NAME, SafetensorsCheckpoint, SINGLE_FILE_NAME } from './safetensors/safetensors-checkpoint';
 import type { TensorSource } from './tensor-source';
 import { writeTextGraphs, type WriteTextGraphsOptions } from './text/write-text-graphs';
+import { writePerLayerOffloadFiles } from './ple/write-per-layer-table';
+import type { PerLayerTableEncoding } from './ple/per-layer-table-encoders';
 
 /** A step of the conversion; `done` of `total` units of that stage (tensors, graph nodes…). */
 export interface ConvertProgressEvent {
@@ -36,6 +38,13 @@ export interface ConvertCheckpointOptions {
   graphOptions?: Pick<WriteTextGraphsOptions, 'maxExternalDataFileBytes' | 'externalDataThresholdBytes'>;
   /** The ONNX graph writer; `writeTextGraphs` unless a caller substitutes another. */
   writeGraphs?: GraphWriter;
+  /**
+   * Also write the PLE-offload companions (`onnx/embed_tokens_per_layer.safetensors`,
+   * `onnx/embed_tokens_text.onnx`), read per token by the runtime instead of holding the table.
+   * Default: when the table is at least 64 MiB (every released model, no tiny test model), in
+   * `fp32` (the same numbers as embed_tokens.onnx). `false`: never.
+   */
+  perLayerTable?: false | { encoding?: PerLayerTableEncoding; minimumTableBytes?: number };
 }
 
 export interface ConvertCheckpointResult {
@@ -126,6 +135,15 @@ export async function convertCheckpoint(
       onProgress: (event) => report(event),
     });
     files.push(...graphs.files.map((file) => `onnx/${file}`));
+    const tableBytes = config.text.vocabSizePerLayerInput * config.text.numHiddenLayers * config.text.hiddenSizePerLayerInput * 4;
+    if (options.perLayerTable !== false && tableBytes >= (options.perLayerTable?.minimumTableBytes ?? 64 * 1024 * 1024)) {
+      const offloaded = await writePerLayerOffloadFiles(config, checkpoint, onnxDir, {
+        encoding: options.perLayerTable?.encoding,
+        maxExternalDataFileBytes: options.graphOptions?.maxExternalDataFileBytes,
+        onProgress: (event) => report(event),
+      });
+      files.push(...offloaded.files.map((file) => `onnx/${file}`));
+    }
     const towerFiles = await writeTowerGraphs(config, checkpoint, onnxDir, towers, {
       ...options.graphOptions,
       audioSeqLength: audioSeqLengthOf(processorConfig, config),

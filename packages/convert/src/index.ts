@@ -25,3 +25,4 @@ export {
   type WriteTextGraphsOptions,
   type TextGraphProgress,
 } from './text/write-text-graphs';
+export * from './ple/index';

@@ -80,3 +80,19 @@ export {
   type MediaEncodersParams,
 } from './media/media-encoders';
 export { checkExternalData, externalDataRequirements } from './loading/external-data-check';
+export {
+  DEFAULT_MINIMUM_OFFLOAD_BYTES,
+  OffloadedEmbedSession,
+  PER_LAYER_TABLE_FORMAT,
+  PerLayerTableReader,
+  decodePerLayerRecord,
+  offloadedEmbedFiles,
+  parsePerLayerTableHeader,
+  perLayerTableLayout,
+  planPerLayerOffload,
+  type PerLayerOffloadPlan,
+  type PerLayerTableLayout,
+  type PerLayerTableReaderOptions,
+  type PerLayerTableReaderStats,
+  type PleOffloadChoice,
+} from './ple/index';

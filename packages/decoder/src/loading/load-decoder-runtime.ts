@@ -8,6 +8,8 @@ import {
   parseGemma3nConfig,
   type SessionOptions,
 } from '@gemma3n/core';
+import { OffloadedEmbedSession, planPerLayerOffload, type PleOffloadChoice } from '../ple/offloaded-embed-session';
+import type { PerLayerTableReaderOptions } from '../ple/per-layer-table-reader';
 import { DecoderRuntime } from '../runtime/decoder-runtime';
 import { checkExternalData } from './external-data-check';
 import { type DtypeChoice, dtypeFor, onnxFileName, type TextSessionName } from './onnx-file-names';
@@ -23,13 +25,27 @@ export interface LoadDecoderRuntimeParams {
   config?: Gemma3nConfig;
   /** See DecoderRuntimeParams.prefillChunkSize (default 512). */
   prefillChunkSize?: number;
+  /**
+   * Read `per_layer_inputs` per token from `embed_tokens_per_layer{suffix}.safetensors` and run
+   * `embed_tokens_text{suffix}.onnx`, instead of holding the per-layer table in the embed session.
+   * `'auto'` (default): when both files are in the folder and the table is at least 64 MiB;
+   * `true`: require them; `false`: never.
+   */
+  pleOffload?: PleOffloadChoice;
+  /** Options of the per-layer table reader (row cache size, concurrent reads, the auto threshold). */
+  perLayerTable?: PerLayerTableReaderOptions & { minimumTableBytes?: number };
 }
 
 export interface LoadedDecoderRuntime {
   runtime: DecoderRuntime;
   config: Gemma3nConfig;
-  /** The two files loaded, e.g. `{ embed_tokens: 'onnx/embed_tokens_quantized.onnx', … }`. */
+  /**
+   * The two files loaded, e.g. `{ embed_tokens: 'onnx/embed_tokens_quantized.onnx', … }`; with
+   * the per-layer table offloaded, `embed_tokens` is the text graph (`embed_tokens_text_quantized.onnx`).
+   */
   fileNames: Record<TextSessionName, string>;
+  /** The per-layer table file read per token, when offloaded. */
+  perLayerTableFile?: string;
 }
 
 /**
@@ -40,8 +56,13 @@ export interface LoadedDecoderRuntime {
 export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Promise<LoadedDecoderRuntime> {
   const { files, backend } = params;
   const config = params.config ?? parseGemma3nConfig(await files.readJson('config.json'), 'config.json');
+  const embedFile = onnxFileName('embed_tokens', dtypeFor('embed_tokens', params.dtype, config.raw));
+  const offload = await planPerLayerOffload(files, embedFile, params.pleOffload ?? 'auto', {
+    vocabSizePerLayerInput: config.text.vocabSizePerLayerInput,
+    ...params.perLayerTable,
+  });
   const fileNames = {
-    embed_tokens: onnxFileName('embed_tokens', dtypeFor('embed_tokens', params.dtype, config.raw)),
+    embed_tokens: offload?.textEmbedFile ?? embedFile,
     decoder_model_merged: onnxFileName('decoder_model_merged', dtypeFor('decoder_model_merged', params.dtype, config.raw)),
   };
   for (const path of Object.values(fileNames)) {
@@ -57,7 +78,8 @@ export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Prom
     }
   }
   // One at a time: each session's weights are in memory while it is created.
-  const embedSession = await backend.createSession(await modelSourceOf(files, fileNames.embed_tokens), params.sessionOptions);
+  const embedGraphSession = await backend.createSession(await modelSourceOf(files, fileNames.embed_tokens), params.sessionOptions);
+  const embedSession = offload === undefined ? embedGraphSession : new OffloadedEmbedSession(embedGraphSession, offload.table, offload.textEmbedFile);
   const decoderSession = await backend.createSession(
     await modelSourceOf(files, fileNames.decoder_model_merged),
     params.sessionOptions,
@@ -76,7 +98,7 @@ export async function loadDecoderRuntime(params: LoadDecoderRuntimeParams): Prom
     backendName: backend.name,
     prefillChunkSize: params.prefillChunkSize,
   });
-  return { runtime, config, fileNames };
+  return { runtime, config, fileNames, perLayerTableFile: offload?.table.path };
 }
 
 /**
