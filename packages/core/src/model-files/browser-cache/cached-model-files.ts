@@ -61,6 +61,7 @@ export class CachedModelFiles implements ModelFiles {
   private readonly downloads = new Map<string, Promise<void>>();
   /** Per file: stored bytes and size, for the overall progress figures. */
   private readonly progressByPath = new Map<string, { loaded: number; total: number }>();
+  private readonly reportedFromCache = new Set<string>();
 
   constructor(params: CachedModelFilesParams) {
     this.remote = new FetchModelFiles({ baseUrl: params.baseUrl, fetch: params.fetch, headers: params.headers });
@@ -147,7 +148,10 @@ export class CachedModelFiles implements ModelFiles {
       const blob = await this.store.readFile(this.modelKey, key);
       // The store may have been cleared or evicted behind the manifest's back: download again.
       if (blob !== undefined && blob.size === record.size) {
-        if (!this.progressByPath.has(key)) this.report(key, record.size, record.size, 'cache');
+        if (!this.reportedFromCache.has(key)) {
+          this.reportedFromCache.add(key);
+          this.report(key, record.size, record.size, 'cache');
+        }
         return blob;
       }
       await this.setRecord(key, { state: 'incomplete', size: record.size });
@@ -279,11 +283,16 @@ export class CachedModelFiles implements ModelFiles {
     const manifest = await this.manifest();
     const known = manifest.files[key];
     if (known !== undefined) return known;
-    if (!(await this.remote.exists(key))) {
+    let size: number;
+    try {
+      // One HEAD answers both questions: a missing file fails with problem 'missing'.
+      size = await this.remote.size(key);
+    } catch (error) {
+      if (!(ModelFileError.isInstance(error) && error.problem === 'missing')) throw error;
       await this.setRecord(key, { state: 'missing' });
       return { state: 'missing' };
     }
-    const record: CachedFileRecord = { state: 'incomplete', size: await this.remote.size(key) };
+    const record: CachedFileRecord = { state: 'incomplete', size };
     await this.setRecord(key, record);
     return record;
   }
