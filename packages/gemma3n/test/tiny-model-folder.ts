@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +32,21 @@ export async function tinyModelFolder(shape: ShapeName, seed: number): Promise<s
   const name = `${shape}-seed-${seed}-`;
   const folder = join(cacheRoot, `${name}${await converterVersion()}`);
   const marker = join(folder, 'onnx', 'decoder_model_merged.onnx');
-  const ready = await stat(marker).then(() => true, () => false);
-  if (ready) return folder;
-  await makeTinyModel(folder, { shape, seed, overwrite: true });
+  const isReady = () => stat(marker).then(() => true, () => false);
+  if (await isReady()) return folder;
+  // Test files run in parallel processes: each builds into its own folder and renames it into
+  // place; the first rename wins and the others use its folder. A cached folder is never
+  // replaced while another process may be reading it.
+  const staging = join(cacheRoot, `.staging-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  await mkdir(cacheRoot, { recursive: true });
+  await makeTinyModel(staging, { shape, seed });
+  try {
+    await rename(staging, folder);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    if (!(await isReady())) throw error;
+    return folder;
+  }
   // Folders made by older converter versions are never used again.
   for (const entry of await readdir(cacheRoot)) {
     if (entry.startsWith(name) && join(cacheRoot, entry) !== folder) await rm(join(cacheRoot, entry), { recursive: true, force: true });
