@@ -14,3 +14,9 @@ export { pixelValues, type PixelValues } from './preprocess/pixel-values';
 export { resizeRgb, type ResizeOptions } from './resize/resize-image';
 export { loadImage, type BrowserImageSource } from './load/load-image-browser';
 export { detectImageFormat, supportedImageFormats, type ImageFormat } from './load/image-format';
+export {
+  type ImageFeatures,
+  type LoadVisionEncoderParams,
+  VisionEncoder,
+  type VisionEncoderSession,
+} from './encoder/vision-encoder';
