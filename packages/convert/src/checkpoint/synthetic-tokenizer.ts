@@ -1,3 +1,4 @@
+import { gemma3nChatTemplate } from '@gemma3n/tokenizer';
 import { parseGemma3nConfig } from '@gemma3n/core';
 
 /**
@@ -32,53 +33,10 @@ export const SYNTHETIC_TOKENIZER_MIN_BASE_VOCAB = 5 + 256 + 2 + 2;
 const WORDS = ['▁the', '▁and', '▁is', '▁of', '▁a', '▁to', '▁in', '▁hello', '▁world', '▁model', '▁user', '▁cat', '▁dog'];
 
 /**
- * The Gemma 3n chat template (architecture doc §5): one BOS, alternating user/model turns,
- * an optional system message folded into the first user turn, image and audio items as
- * their soft-token placeholders (the processor expands them).
+ * The Gemma 3n chat template (architecture doc §5), the one @gemma3n/tokenizer renders and
+ * writes into the real-vocabulary fixture, so tiny and real folders share one template.
  */
-export const GEMMA3N_CHAT_TEMPLATE = `{{ bos_token }}
-{%- if messages[0]['role'] == 'system' -%}
-    {%- if messages[0]['content'] is string -%}
-        {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}
-    {%- else -%}
-        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\\n\\n' -%}
-    {%- endif -%}
-    {%- set loop_messages = messages[1:] -%}
-{%- else -%}
-    {%- set first_user_prefix = "" -%}
-    {%- set loop_messages = messages -%}
-{%- endif -%}
-{%- for message in loop_messages -%}
-    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
-        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
-    {%- endif -%}
-    {%- if (message['role'] == 'assistant') -%}
-        {%- set role = "model" -%}
-    {%- else -%}
-        {%- set role = message['role'] -%}
-    {%- endif -%}
-    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else "") }}
-    {%- if message['content'] is string -%}
-        {{ message['content'] | trim }}
-    {%- elif message['content'] is iterable -%}
-        {%- for item in message['content'] -%}
-            {%- if item['type'] == 'audio' -%}
-                {{ '<audio_soft_token>' }}
-            {%- elif item['type'] == 'image' -%}
-                {{ '<image_soft_token>' }}
-            {%- elif item['type'] == 'text' -%}
-                {{ item['text'] | trim }}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- else -%}
-        {{ raise_exception("Invalid content type") }}
-    {%- endif -%}
-    {{ '<end_of_turn>\\n' }}
-{%- endfor -%}
-{%- if add_generation_prompt -%}
-    {{'<start_of_turn>model\\n'}}
-{%- endif -%}
-`;
+export const GEMMA3N_CHAT_TEMPLATE: string = gemma3nChatTemplate;
 
 export function buildSyntheticTokenizerFiles(rawConfig: Record<string, unknown>): TokenizerFiles {
   const config = parseGemma3nConfig(rawConfig);
