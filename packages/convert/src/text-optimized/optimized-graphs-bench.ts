@@ -71,6 +71,18 @@ interface Loaded {
   decode: number[];
   /** embed_tokens' share of each decode step. */
   decodeEmbed: number[];
+  /** Process CPU time (user + system) of the same runs: steadier than wall time on a loaded machine with 1 thread. */
+  cpu: { prefillKeepOne: number[]; prefillKeepAll: number[]; decode: number[] };
+}
+
+interface Clock {
+  wall: number;
+  cpu: number;
+}
+
+function now(): Clock {
+  const usage = process.cpuUsage();
+  return { wall: performance.now(), cpu: (usage.user + usage.system) / 1000 };
 }
 
 async function runDecoder(config: Gemma3nConfig, loaded: Loaded, ids: number[], start: number, keep: number, past: Record<string, ort.Tensor>, embedTimes?: number[]) {
@@ -102,6 +114,8 @@ function presentsAsPast(outputs: ort.InferenceSession.OnnxValueMapType): Record<
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** Under load from other processes the minimum is the steadier estimate of a variant's own cost. */
+const minimum = (values: number[]) => Math.min(...values);
 
 async function main(): Promise<void> {
   const raw = shapeName === 'e2b-width' ? e2bWidthConfig() : TINY_TEXT_SHAPES['tiny-window-4'];
@@ -119,41 +133,49 @@ async function main(): Promise<void> {
       const embed = await ort.InferenceSession.create(join(directory, 'embed_tokens.onnx'), sessionOptions);
       const decoder = await ort.InferenceSession.create(join(directory, 'decoder_model_merged.onnx'), sessionOptions);
       console.log(`${variant.label}: written in ${((written - started) / 1000).toFixed(1)} s, sessions in ${((performance.now() - written) / 1000).toFixed(1)} s`);
-      loaded.push({ variant, embed, decoder, prefillKeepOne: [], prefillKeepAll: [], decode: [], decodeEmbed: [] });
+      loaded.push({ variant, embed, decoder, prefillKeepOne: [], prefillKeepAll: [], decode: [], decodeEmbed: [], cpu: { prefillKeepOne: [], prefillKeepAll: [], decode: [] } });
     }
     const prompt = Array.from({ length: promptLength }, (_, index) => (index * 7919 + 13) % config.text.vocabSizePerLayerInput);
     // Round 0 is a warm-up and is not recorded. Variants take turns at every prefill and every
     // decode step, so a burst of load from other processes hits them alike.
     for (let round = 0; round <= rounds; round++) {
-      const record = (list: number[], started: number) => round > 0 && list.push(performance.now() - started);
+      const record = (entry: Loaded, kind: 'prefillKeepOne' | 'prefillKeepAll' | 'decode', started: Clock) => {
+        if (round === 0) return;
+        const ended = now();
+        entry[kind].push(ended.wall - started.wall);
+        entry.cpu[kind].push(ended.cpu - started.cpu);
+      };
       const caches = new Map<Loaded, ort.InferenceSession.OnnxValueMapType>();
       for (const entry of loaded) {
-        const started = performance.now();
+        const started = now();
         await runDecoder(config, entry, prompt, 0, 0, emptyPast(config));
-        record(entry.prefillKeepAll, started);
+        record(entry, 'prefillKeepAll', started);
       }
       for (const entry of loaded) {
-        const started = performance.now();
+        const started = now();
         caches.set(entry, await runDecoder(config, entry, prompt, 0, 1, emptyPast(config)));
-        record(entry.prefillKeepOne, started);
+        record(entry, 'prefillKeepOne', started);
       }
       for (let step = 0; step < decodeSteps; step++) {
         for (const entry of loaded) {
-          const started = performance.now();
+          const started = now();
           const embedTimes = round > 0 ? entry.decodeEmbed : undefined;
           caches.set(entry, await runDecoder(config, entry, [prompt[step % prompt.length]!], promptLength + step, 1, presentsAsPast(caches.get(entry)!), embedTimes));
-          record(entry.decode, started);
+          record(entry, 'decode', started);
         }
       }
     }
-    console.log(`\n${shapeName}: D ${config.text.hiddenSize}, ${config.text.numHiddenLayers} layers, V ${config.text.vocabSize}, prompt ${promptLength}, ${threads} threads; medians`);
+    console.log(`\n${shapeName}: D ${config.text.hiddenSize}, ${config.text.numHiddenLayers} layers, V ${config.text.vocabSize}, prompt ${promptLength}, ${threads} threads; median (best)`);
     for (const entry of loaded) {
-      const keepOne = median(entry.prefillKeepOne);
-      const keepAll = median(entry.prefillKeepAll);
+      const rate = (times: number[], pick: (values: number[]) => number) => ((promptLength / pick(times)) * 1000).toFixed(0);
       console.log(
-        `${entry.variant.label.padEnd(40)} prefill ${((promptLength / keepOne) * 1000).toFixed(0)} tok/s (keep 1), ` +
-          `${((promptLength / keepAll) * 1000).toFixed(0)} tok/s (keep all); decode ${median(entry.decode).toFixed(2)} ms/token ` +
-          `(embed_tokens ${median(entry.decodeEmbed).toFixed(2)} ms of it)`,
+        `${entry.variant.label.padEnd(40)} prefill ${rate(entry.prefillKeepOne, median)} (${rate(entry.prefillKeepOne, minimum)}) tok/s keep 1, ` +
+          `${rate(entry.prefillKeepAll, median)} (${rate(entry.prefillKeepAll, minimum)}) keep all; ` +
+          `decode ${median(entry.decode).toFixed(2)} (${minimum(entry.decode).toFixed(2)}) ms/token, embed_tokens ${median(entry.decodeEmbed).toFixed(2)} ms of it`,
+      );
+      console.log(
+        `${''.padEnd(40)} CPU time: prefill ${rate(entry.cpu.prefillKeepOne, median)} tok/s keep 1, ${rate(entry.cpu.prefillKeepAll, median)} keep all; ` +
+          `decode ${median(entry.cpu.decode).toFixed(2)} ms/token`,
       );
     }
   } finally {
