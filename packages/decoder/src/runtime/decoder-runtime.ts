@@ -154,6 +154,7 @@ export class DecoderRuntime implements TokenModel {
   }
 
   private async forwardPiece(tokenIds: readonly number[], cache: KvCache, media: MediaRowCursor | undefined): Promise<Float32Array> {
+    await cache.settle();
     const pastLength = cache.length;
     const newLength = tokenIds.length;
     const embedded = await this.runSession(this.embedSession, this.fileNames.embed, {

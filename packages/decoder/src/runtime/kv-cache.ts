@@ -1,4 +1,4 @@
-import type { Tensor } from 'onnxruntime-common';
+import { Tensor } from 'onnxruntime-common';
 import { truncateAxis2 } from './tensor-data';
 
 /**
@@ -27,13 +27,34 @@ export class KvCache {
       return;
     }
     this.tokenIds.length = length;
-    for (const [name, tensor] of this.tensors) this.tensors.set(name, truncateAxis2(tensor, length));
+    for (const [name, tensor] of this.tensors) {
+      // A tensor kept on the GPU (WebGPU backend) has no `.data` until it is downloaded, which
+      // is asynchronous: its cut is recorded here and done by `settle()` before the next run.
+      if (tensor.location === 'cpu') this.tensors.set(name, truncateAxis2(tensor, length));
+      else this.pendingTensors.add(name);
+    }
+  }
+
+  /** Applies truncations recorded for tensors that live outside CPU memory. */
+  async settle(): Promise<void> {
+    if (this.pendingTensors.size === 0) return;
+    for (const name of this.pendingTensors) {
+      const tensor = this.tensors.get(name)!;
+      const values = (await tensor.getData(true)) as Float32Array | Uint16Array; // downloads and frees the GPU buffer
+      const onCpu = new Tensor(tensor.type as 'float32', values as Float32Array, tensor.dims);
+      this.tensors.set(name, truncateAxis2(onCpu, this.tokenIds.length));
+    }
+    this.pendingTensors.clear();
   }
 
   clear(): void {
     this.tokenIds.length = 0;
+    for (const tensor of this.tensors.values()) if (tensor.location === 'gpu-buffer') tensor.dispose();
     this.tensors.clear();
+    this.pendingTensors.clear();
   }
+
+  private readonly pendingTensors = new Set<string>();
 }
 
 /** Length of the longest common prefix of two id sequences. */
