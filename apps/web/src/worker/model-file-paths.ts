@@ -1,0 +1,38 @@
+/** File-name suffix of each dtype (model-folder-contract.md; the decoder picks files by the same table). */
+const dtypeSuffixes: Readonly<Record<string, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+
+/** The dtype suffix of one session from `config.json`'s `transformers.js_config.dtype`, as the loader reads it. */
+function suffixFor(session: string, rawConfig: Record<string, unknown>): string {
+  const settings = rawConfig['transformers.js_config'] as { dtype?: unknown } | undefined;
+  const dtype = settings?.dtype;
+  const chosen = typeof dtype === 'string' ? dtype : typeof dtype === 'object' && dtype !== null ? (dtype as Record<string, unknown>)[session] : undefined;
+  return typeof chosen === 'string' ? (dtypeSuffixes[chosen] ?? '') : '';
+}
+
+/**
+ * The files a text-only load reads, for `CachedModelFiles.prefetch` (its `.onnx` entries bring
+ * their `_data` files along). Listing them first gives the progress bar its real total; a file
+ * the loader reads beyond this list is still cached when it is read.
+ */
+export function textModelFilePaths(rawConfig: Record<string, unknown>): string[] {
+  return [
+    'config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'generation_config.json',
+    // The tokenizer adapter reads the chat template from here when the folder has it.
+    'chat_template.jinja',
+    'processor_config.json',
+    `onnx/embed_tokens${suffixFor('embed_tokens', rawConfig)}.onnx`,
+    `onnx/decoder_model_merged${suffixFor('decoder_model_merged', rawConfig)}.onnx`,
+  ];
+}

@@ -1,0 +1,172 @@
+/// <reference lib="webworker" />
+/**
+ * The model worker: downloads (or reads from the browser cache) a model folder, opens its
+ * sessions on WASM or WebGPU, and streams chat replies. One worker holds one model on one
+ * backend; the page starts a new worker to switch, because onnxruntime-web keeps a single
+ * runtime per realm.
+ */
+import {
+  type Backend,
+  CachedModelFiles,
+  clearCachedModels,
+  listCachedModels,
+  type ModelCacheStore,
+  type ModelFiles,
+  openBrowserModelCacheStore,
+  PickedFolderModelFiles,
+} from '@gemma3n/core';
+import { createGemma3n, type Gemma3n, type Gemma3nChat } from '@gemma3n/gemma3n';
+import { textModelFilePaths } from './model-file-paths';
+import type { AttachmentPart, BackendChoice, LoadedInfo, WorkerEvent, WorkerRequest } from './worker-protocol';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+let model: Gemma3n | undefined;
+let chat: Gemma3nChat | undefined;
+let running: AbortController | undefined;
+let storePromise: Promise<ModelCacheStore> | undefined;
+
+function post(event: WorkerEvent): void {
+  scope.postMessage(event);
+}
+
+function store(): Promise<ModelCacheStore> {
+  storePromise ??= openBrowserModelCacheStore();
+  return storePromise;
+}
+
+scope.addEventListener('message', (message: MessageEvent<WorkerRequest>) => {
+  void handle(message.data);
+});
+
+async function handle(request: WorkerRequest): Promise<void> {
+  switch (request.type) {
+    case 'load':
+      return guarded('load', undefined, () => load(request));
+    case 'generate':
+      return guarded('generate', request.id, () => generate(request.id, request.text, request.attachments, request.settings));
+    case 'stop':
+      running?.abort(new DOMException('Stopped by the user', 'AbortError'));
+      return;
+    case 'reset-chat':
+      chat?.reset();
+      return;
+    case 'list-cache':
+      return guarded('cache', undefined, postCacheList);
+    case 'clear-cache':
+      return guarded('cache', undefined, async () => {
+        await clearCachedModels(await store(), request.modelKey);
+        await postCacheList();
+      });
+  }
+}
+
+async function guarded(during: 'load' | 'generate' | 'cache', id: number | undefined, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    const text = error instanceof Error ? error.message : String(error);
+    post({ type: 'error', id, during, name, message: text });
+  }
+}
+
+async function postCacheList(): Promise<void> {
+  const opened = await store();
+  const models = await listCachedModels(opened);
+  post({ type: 'cache-list', store: opened.kind, models });
+}
+
+async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<void> {
+  const started = performance.now();
+  await model?.dispose();
+  model = undefined;
+  chat = undefined;
+  let files: ModelFiles;
+  let storeName: string;
+  let downloaded = (): number => 0;
+  let totalBytes = 0;
+  if (request.source.kind === 'url') {
+    const opened = await store();
+    storeName = opened.kind;
+    const cached = new CachedModelFiles({
+      baseUrl: request.source.baseUrl,
+      store: opened,
+      onProgress: (event) => post({ type: 'progress', ...event }),
+    });
+    post({ type: 'stage', stage: 'downloading', message: `Fetching ${cached.location} (cached in ${opened.kind})` });
+    const rawConfig = await cached.readJson<Record<string, unknown>>('config.json');
+    const prefetched = await cached.prefetch(textModelFilePaths(rawConfig));
+    totalBytes = prefetched.totalBytes;
+    downloaded = () => cached.downloadedBytes;
+    files = cached;
+  } else {
+    storeName = 'picked-folder';
+    files = new PickedFolderModelFiles(request.source.files, `picked folder "${request.source.name}"`);
+  }
+  post({ type: 'stage', stage: 'creating-sessions', message: `Opening the sessions on ${request.backend}` });
+  const { backend, describe } = await makeBackend(request.backend, request.ortBaseUrl);
+  const loaded = await createGemma3n({ backend, files });
+  model = loaded;
+  chat = loaded.chat();
+  const info: LoadedInfo = {
+    backend: request.backend,
+    ...describe(),
+    location: files.location,
+    store: storeName,
+    downloadedBytes: downloaded(),
+    totalBytes,
+    loadMs: Math.round(performance.now() - started),
+    vocabSize: loaded.config.text.vocabSize,
+    layers: loaded.config.text.numHiddenLayers,
+  };
+  post({ type: 'stage', stage: 'ready', message: 'Ready' });
+  post({ type: 'loaded', info });
+}
+
+/** Each backend's onnxruntime-web build is a separate chunk, fetched only when chosen. */
+async function makeBackend(
+  choice: BackendChoice,
+  ortBaseUrl: string,
+): Promise<{ backend: Backend; describe: () => Pick<LoadedInfo, 'executionProvider' | 'adapter' | 'wasmThreads'> }> {
+  if (choice === 'webgpu') {
+    const { createAppWebGpuBackend } = await import('./webgpu-backend');
+    const backend = createAppWebGpuBackend({ wasmPaths: ortBaseUrl });
+    return { backend, describe: () => ({ executionProvider: 'webgpu', adapter: backend.adapterFacts() }) };
+  }
+  const { createWasmBackend } = await import('@gemma3n/backend-wasm');
+  const backend = createWasmBackend({ wasmPaths: ortBaseUrl });
+  return { backend, describe: () => ({ executionProvider: 'wasm', wasmThreads: backend.environment()?.numThreads }) };
+}
+
+async function generate(id: number, text: string, attachments: AttachmentPart[], settings: Extract<WorkerRequest, { type: 'generate' }>['settings']): Promise<void> {
+  if (chat === undefined) throw new Error('No model is loaded: load one first');
+  running = new AbortController();
+  // Media parts go to the runtime as they are: it rejects them (UnsupportedError) until the
+  // image/audio pipeline lands, and the page shows that error.
+  const content =
+    attachments.length === 0 ? text : ([...attachments.map((part) => ({ type: part.type })), { type: 'text', text }] as unknown as { type: 'text'; text: string }[]);
+  try {
+    const stream = chat.stream(content, {
+      maxNewTokens: settings.maxNewTokens,
+      doSample: !settings.greedy,
+      ...(settings.temperature === undefined || settings.greedy ? {} : { temperature: settings.temperature }),
+      signal: running.signal,
+    });
+    for await (const delta of stream) post({ type: 'delta', id, tokenId: delta.tokenId, text: delta.text });
+    const result = await stream.result;
+    post({
+      type: 'done',
+      id,
+      result: {
+        text: result.text,
+        tokenIds: result.tokenIds,
+        promptTokens: result.promptTokens,
+        reusedTokens: result.reusedTokens,
+        finishReason: result.finishReason,
+        ...result.stats,
+      },
+    });
+  } finally {
+    running = undefined;
+  }
+}

@@ -1,0 +1,78 @@
+/** Messages between the page and the model worker. Plain data only: they cross postMessage. */
+
+export type BackendChoice = 'wasm' | 'webgpu';
+
+export type ModelSourceRequest =
+  | { kind: 'url'; baseUrl: string }
+  /** Files the user picked from disk (File objects survive postMessage as references). */
+  | { kind: 'files'; name: string; files: { path: string; blob: Blob }[] };
+
+export interface GenerationSettings {
+  maxNewTokens: number;
+  /** Greedy decoding (argmax); otherwise the model's sampling defaults at `temperature`. */
+  greedy: boolean;
+  temperature?: number;
+}
+
+/** An attachment in a user turn. The runtime refuses media today; the worker passes it on so it says so. */
+export type AttachmentPart = { type: 'image'; name: string } | { type: 'audio'; name: string; sampleRate: number; samples: number };
+
+export type WorkerRequest =
+  | { type: 'load'; source: ModelSourceRequest; backend: BackendChoice; ortBaseUrl: string }
+  | { type: 'generate'; id: number; text: string; attachments: AttachmentPart[]; settings: GenerationSettings }
+  | { type: 'stop' }
+  | { type: 'reset-chat' }
+  | { type: 'list-cache' }
+  | { type: 'clear-cache'; modelKey?: string };
+
+export interface LoadedInfo {
+  backend: BackendChoice;
+  /** onnxruntime's execution provider and, for WebGPU, the adapter it got. */
+  executionProvider: string;
+  adapter?: { vendor: string; architecture: string; description: string; shaderF16: boolean };
+  wasmThreads?: number;
+  location: string;
+  /** `opfs`, `cache-api`, or `picked-folder` when nothing was cached. */
+  store: string;
+  downloadedBytes: number;
+  totalBytes: number;
+  loadMs: number;
+  vocabSize: number;
+  layers: number;
+}
+
+export interface CachedModelInfo {
+  modelKey: string;
+  completeFiles: number;
+  incompleteFiles: number;
+  completeBytes: number;
+}
+
+export interface GenerationSummary {
+  text: string;
+  tokenIds: number[];
+  promptTokens: number;
+  reusedTokens: number;
+  finishReason: string;
+  ttftMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  totalMs: number;
+}
+
+export type WorkerEvent =
+  | { type: 'stage'; stage: 'downloading' | 'creating-sessions' | 'ready'; message: string }
+  | {
+      type: 'progress';
+      path: string;
+      loadedBytes: number;
+      totalBytes: number;
+      overallLoadedBytes: number;
+      overallTotalBytes: number;
+      source: 'network' | 'cache';
+    }
+  | { type: 'loaded'; info: LoadedInfo }
+  | { type: 'delta'; id: number; tokenId: number; text: string }
+  | { type: 'done'; id: number; result: GenerationSummary }
+  | { type: 'cache-list'; store: string; models: CachedModelInfo[] }
+  | { type: 'error'; id?: number; during: 'load' | 'generate' | 'cache'; name: string; message: string };

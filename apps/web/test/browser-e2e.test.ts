@@ -1,0 +1,229 @@
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTinyModel } from '@gemma3n/convert';
+import { Gemma3n } from '@gemma3n/gemma3n/node';
+import type { TestRecord } from '../src/test-hooks';
+import { launchChromium } from './chromium-launch';
+import { type ModelTestServer, startModelTestServer } from './model-test-server';
+
+const appFolder = fileURLToPath(new URL('../dist', import.meta.url));
+const prompt = 'Tell me about the sea.';
+const maxNewTokens = 12;
+const debug = (text: string): void => {
+  if (process.env.GEMMA3N_WEB_DEBUG === '1') console.log(`[e2e ${new Date().toISOString()}] ${text}`);
+};
+
+let modelFolder: string;
+let modelBytes: number;
+let modelFileCount: number;
+/** What onnxruntime-node generates greedily for the same model and prompt. */
+let reference: { tokenIds: number[]; streamedIds: number[]; text: string };
+let server: ModelTestServer;
+
+async function folderFiles(folder: string): Promise<{ path: string; bytes: number }[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  return Promise.all(files.map(async (path) => ({ path: relative(folder, path), bytes: (await stat(path)).size })));
+}
+
+beforeAll(async () => {
+  modelFolder = await mkdtemp(join(tmpdir(), 'gemma3n-web-e2e-'));
+  await makeTinyModel(modelFolder, { shape: 'tiny-window-4', seed: 11, overwrite: true });
+  const model = await Gemma3n.load(modelFolder);
+  const stream = model.chat().stream(prompt, { doSample: false, maxNewTokens });
+  const streamedIds: number[] = [];
+  for await (const delta of stream) streamedIds.push(delta.tokenId);
+  const result = await stream.result;
+  reference = { tokenIds: result.tokenIds, streamedIds, text: result.text };
+  await model.dispose();
+  // The text-only load reads these; preprocessor_config.json (media settings) it never asks for.
+  const textFiles = /^(config|generation_config|tokenizer|tokenizer_config|processor_config)\.json$|^chat_template\.jinja$|^onnx\/(embed_tokens|decoder_model_merged)\.onnx/;
+  const files = (await folderFiles(modelFolder)).filter((file) => textFiles.test(file.path));
+  modelBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+  modelFileCount = files.length;
+  server = await startModelTestServer({ appFolder, modelFolder });
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (modelFolder !== undefined) await rm(modelFolder, { recursive: true, force: true });
+});
+
+async function record(page: Page): Promise<TestRecord> {
+  debug('record?');
+  return page.evaluate(() => window.__gemma3nTest!.record());
+}
+
+/** Polls the page's record until `done` holds; on timeout, fails with the record and a screenshot path. */
+async function waitForRecord(page: Page, done: (record: TestRecord) => boolean, timeoutMs: number, what: string): Promise<TestRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let nextNote = Date.now() + 30_000;
+  for (;;) {
+    const current = await record(page);
+    if (Date.now() > nextNote) {
+      // Slow is fine (SwiftShader), silent is not: say what the page is doing.
+      console.log(`still waiting for ${what}: status ${current.status}, ${current.progressEvents} progress events, ${current.generations.at(-1)?.deltas.length ?? 0} deltas`);
+      nextNote = Date.now() + 30_000;
+    }
+    if (done(current)) return current;
+    if (Date.now() > deadline) {
+      const screenshot = join(tmpdir(), `gemma3n-web-timeout-${Date.now()}.png`);
+      await page.screenshot({ path: screenshot }).catch(() => undefined);
+      const status = await page.locator('#status').textContent();
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; status "${status}", record ${JSON.stringify(current).slice(0, 2000)}; screenshot ${screenshot}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function waitForStatus(page: Page, timeoutMs: number): Promise<TestRecord> {
+  return waitForRecord(page, (current) => current.status === 'ready' || current.status === 'error', timeoutMs, 'the load to end');
+}
+
+async function loadModel(page: Page, backend: 'wasm' | 'webgpu'): Promise<TestRecord> {
+  await page.waitForFunction(() => window.__gemma3nTest !== undefined);
+  debug(`loading on ${backend}`);
+  await page.evaluate(({ url, backend }) => window.__gemma3nTest!.load({ url, backend }), { url: server.modelUrl, backend });
+  // The status leaves 'idle' synchronously on click; then wait for the end of the load.
+  const loaded = await waitForStatus(page, Number(process.env.GEMMA3N_WEB_TIMEOUT_MS ?? 540_000));
+  expect(loaded.errors).toEqual([]);
+  expect(loaded.status).toBe('ready');
+  return loaded;
+}
+
+async function generate(page: Page): Promise<TestRecord['generations'][number]> {
+  const before = (await record(page)).generations.length;
+  await page.evaluate(({ text, maxNewTokens }) => window.__gemma3nTest!.send({ text, maxNewTokens, greedy: true }), { text: prompt, maxNewTokens });
+  await waitForRecord(
+    page,
+    (current) => {
+      const last = current.generations[before];
+      return last !== undefined && (last.result !== undefined || last.error !== undefined);
+    },
+    540_000,
+    'the reply',
+  );
+  const generation = (await record(page)).generations[before]!;
+  expect(generation.error).toBeUndefined();
+  return generation;
+}
+
+function describeBackend(backend: 'wasm' | 'webgpu'): void {
+  describe(`the app in Chromium on ${backend}`, () => {
+    let browser: Browser;
+    let page: Page;
+    const pageLog: string[] = [];
+
+    beforeAll(async () => {
+      browser = await launchChromium(backend === 'webgpu');
+      // One context for both loads: OPFS persists across a reload within it.
+      const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+      page = await context.newPage();
+      page.on('console', (message) => {
+        pageLog.push(`[${message.type()}] ${message.text()}`);
+        if (process.env.GEMMA3N_WEB_DEBUG === '1') console.log(`[page ${message.type()}] ${message.text()}`);
+      });
+      page.on('pageerror', (error) => pageLog.push(`[pageerror] ${error.message}`));
+      await page.goto(`${server.origin}/`);
+    });
+
+    afterAll(async () => {
+      if (pageLog.length > 0) console.log(`page log (${backend}):\n${pageLog.slice(-40).join('\n')}`);
+      await browser?.close();
+    });
+
+    it('downloads the model over HTTP with progress, then streams the greedy tokens onnxruntime-node generates', async () => {
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      server.modelRequests.length = 0;
+      const started = Date.now();
+      const loaded = await loadModel(page, backend);
+      const loadMs = Date.now() - started;
+      const info = loaded.loaded!;
+      expect(info.backend).toBe(backend);
+      expect(info.executionProvider).toBe(backend);
+      if (backend === 'webgpu') expect(info.adapter?.architecture).toBe('swiftshader');
+      else expect(info.wasmThreads).toBeGreaterThanOrEqual(1);
+      expect(info.store).toBe('opfs');
+      // Everything the text load reads was downloaded, and exactly once.
+      expect(info.totalBytes).toBe(modelBytes);
+      expect(info.downloadedBytes).toBe(modelBytes);
+      const bodies = server.modelRequests.filter((request) => request.method === 'GET' && request.status === 200);
+      expect(new Set(bodies.map((request) => request.path)).size).toBe(bodies.length);
+      expect(bodies.length).toBe(modelFileCount);
+      expect(loaded.lastProgress?.overallLoadedBytes).toBe(modelBytes);
+      expect(loaded.lastProgress?.overallTotalBytes).toBe(modelBytes);
+      expect(loaded.progressEvents).toBeGreaterThanOrEqual(modelFileCount);
+
+      const generateStarted = Date.now();
+      const generation = await generate(page);
+      const generateMs = Date.now() - generateStarted;
+      expect(generation.deltas.map((delta) => delta.tokenId)).toEqual(reference.streamedIds);
+      expect(generation.result!.tokenIds).toEqual(reference.tokenIds);
+      expect(generation.result!.text).toBe(reference.text);
+      // What the page shows is what streamed.
+      const shown = await page.locator('.message.model .text').last().textContent();
+      expect(shown).toBe(generation.deltas.map((delta) => delta.text).join(''));
+      console.log(
+        `${backend}: first load ${loadMs} ms (${info.loadMs} ms in the worker, ${server.modelRequests.length} model requests, ${modelBytes} bytes); ` +
+          `${generation.result!.tokenIds.length} tokens in ${generateMs} ms (decode ${generation.result!.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
+          `ttft ${generation.result!.ttftMs.toFixed(0)} ms); engine ${JSON.stringify(info.adapter ?? { threads: info.wasmThreads })}`,
+      );
+      // The memory read-out (measureUserAgentSpecificMemory, cross-origin isolated pages) ends;
+      // a reload while it is pending can hang the navigation in Chromium 156.
+      const measured = await waitForRecord(page, (current) => current.memory?.measuredBytes !== undefined, 60_000, 'the memory measurement');
+      console.log(`${backend}: memory ${JSON.stringify(measured.memory)}`);
+      debug('screenshot');
+      await page.screenshot({ path: join(tmpdir(), `gemma3n-web-${backend}.png`), fullPage: true });
+      debug('screenshot taken');
+    });
+
+    it('after a reload, loads from the cache with zero model-file requests and generates the same tokens', async () => {
+      debug('reloading');
+      await page.reload();
+      debug('reloaded');
+      server.modelRequests.length = 0;
+      const started = Date.now();
+      const loaded = await loadModel(page, backend);
+      const loadMs = Date.now() - started;
+      expect(server.modelRequests).toEqual([]);
+      expect(loaded.loaded!.downloadedBytes).toBe(0);
+      expect(loaded.loaded!.totalBytes).toBe(modelBytes);
+      expect(loaded.lastProgress?.source).toBe('cache');
+      await page.evaluate(() => window.__gemma3nTest!.refreshCacheList());
+      const cache = (await record(page)).cache!;
+      expect(cache.store).toBe('opfs');
+      expect(cache.models).toEqual([
+        expect.objectContaining({ modelKey: server.modelUrl, completeFiles: modelFileCount, incompleteFiles: 0, completeBytes: modelBytes }),
+      ]);
+      const generation = await generate(page);
+      expect(generation.deltas.map((delta) => delta.tokenId)).toEqual(reference.streamedIds);
+      expect(generation.result!.tokenIds).toEqual(reference.tokenIds);
+      console.log(`${backend}: cached load ${loadMs} ms (${loaded.loaded!.loadMs} ms in the worker), 0 model requests`);
+    });
+
+    it('continues an interrupted download with a Range request after clearing the cache', async () => {
+      await page.evaluate(() => window.__gemma3nTest!.clearCache());
+      await page.reload();
+      server.modelRequests.length = 0;
+      const cutAt = 100_000;
+      server.interruptNext('onnx/decoder_model_merged.onnx_data', cutAt);
+      const loaded = await loadModel(page, backend);
+      const dataRequests = server.modelRequests.filter((request) => request.path === 'onnx/decoder_model_merged.onnx_data' && request.method === 'GET');
+      expect(dataRequests.map((request) => [request.range, request.status])).toEqual([
+        [undefined, 200],
+        [`bytes=${cutAt}-`, 206],
+      ]);
+      // Bytes before the cut were kept, not fetched twice.
+      expect(loaded.loaded!.downloadedBytes).toBe(modelBytes);
+      const generation = await generate(page);
+      expect(generation.result!.tokenIds).toEqual(reference.tokenIds);
+    });
+  });
+}
+
+describeBackend('wasm');
+describeBackend('webgpu');
