@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kvSharingPlan, parseGemma3nConfig, type Gemma3nConfig } from '@gemma3n/core';
@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
 import { tinyShapeConfig, type TinyShapeName } from '../checkpoint/tiny-text-shapes';
+import { onnx } from '../onnx/onnx-proto';
 import type { TensorSource } from '../tensor-source';
 import { RowRangeTestSource } from '../text/row-range-test-source';
 import { writeTextGraphs, type WriteTextGraphsOptions } from '../text/write-text-graphs';
@@ -34,10 +35,17 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
 const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
 
 /** Writes the optimized graphs, checks prefill vs the reference and cached decoding vs the prefill; returns the prefill logits. */
-async function checkOptimized(config: Gemma3nConfig, weights: TensorSource, reference: TensorSource, options: WriteTextGraphsOptions): Promise<Float32Array> {
+async function checkOptimized(
+  config: Gemma3nConfig,
+  weights: TensorSource,
+  reference: TensorSource,
+  options: WriteTextGraphsOptions,
+  inspectDecoder?: (proto: ReturnType<typeof onnx.ModelProto.decode>) => void,
+): Promise<Float32Array> {
   const directory = await mkdtemp(join(tmpdir(), 'optimized-variant-'));
   try {
     await writeTextGraphs(config, weights, directory, { ...options, graph: 'optimized' });
+    inspectDecoder?.(onnx.ModelProto.decode(await readFile(join(directory, 'decoder_model_merged.onnx'))));
     const embed = await ort.InferenceSession.create(join(directory, 'embed_tokens.onnx'));
     const decoder = await ort.InferenceSession.create(join(directory, 'decoder_model_merged.onnx'));
     const { text } = config;
@@ -93,10 +101,15 @@ describe('optimized profile options', () => {
     expect(relativeError(optionA, optionD)).toBeLessThanOrEqual(1e-5);
   });
 
-  it('the transposed-copy lm_head gives the logits of the Gemm transB=1 lm_head', async () => {
+  it('the Gemm transB=1 lm_head on the [V, D] table gives the logits of the transposed-copy MatMul', async () => {
     const { config, weights } = tiny('tiny-window-4');
     const copy = await checkOptimized(config, weights, weights, { lmHead: 'matmul-transposed-copy' });
-    const shared = await checkOptimized(config, weights, weights, { lmHead: 'gemm-transposed-b' });
+    const shared = await checkOptimized(config, weights, weights, { lmHead: 'gemm-transposed-b' }, (proto) => {
+      const gemm = proto.graph!.node!.filter((node) => node.opType === 'Gemm');
+      expect(gemm).toHaveLength(1);
+      const table = proto.graph!.initializer!.find((tensor) => tensor.name === gemm[0]!.input![1]);
+      expect(table!.dims!.map(Number)).toEqual([config.text.vocabSize, config.text.hiddenSize]);
+    });
     expect(relativeError(copy, shared)).toBeLessThanOrEqual(1e-6);
   });
 
@@ -105,7 +118,8 @@ describe('optimized profile options', () => {
     const tables = (name: string) => name.endsWith('embed_tokens.weight') || name.endsWith('embed_tokens_per_layer.weight');
     const source = new RowRangeTestSource(weights, tables);
     // 48 floats per row: 4000-byte reads are 20 rows, so blocks start inside the vision (352…400) and audio (400…448) ranges.
-    const streamed = await checkOptimized(config, source, weights, { rowBlockBytes: 4000 });
+    // rowStreamingMinimumBytes 0: the (small) lm_head copy is transposed from row blocks too.
+    const streamed = await checkOptimized(config, source, weights, { rowBlockBytes: 4000, rowStreamingMinimumBytes: 0 });
     const whole = await checkOptimized(config, weights, weights, {});
     expect(source.rowReads.some((entry) => entry.startsWith('model.language_model.embed_tokens.weight@340+20'))).toBe(true);
     expect(Array.from(streamed)).toEqual(Array.from(whole));

@@ -32,7 +32,7 @@ export interface WriteTextGraphsOptions {
   graph?: 'compat' | 'optimized';
   /** Optimized profile only: how KV-sharing consumers attend (default `matmul`). */
   consumerAttention?: ConsumerAttention;
-  /** Optimized profile only: lm_head layout (default `gemm-transposed-b`). */
+  /** Optimized profile only: lm_head layout (default `matmul-transposed-copy`). */
   lmHead?: LmHeadLayout;
 }
 
