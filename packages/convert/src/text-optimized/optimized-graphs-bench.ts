@@ -55,9 +55,9 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { label: 'compat', options: { graph: 'compat' } },
-  { label: 'optimized (consumers D, Gemm transB)', options: { graph: 'optimized' } },
+  { label: 'optimized (defaults: consumers D)', options: { graph: 'optimized' } },
   { label: 'optimized, consumers A (GQA)', options: { graph: 'optimized', consumerAttention: 'group-query-attention' } },
-  { label: 'optimized, lm_head MatMul [D,V] copy', options: { graph: 'optimized', lmHead: 'matmul-transposed-copy' } },
+  { label: 'optimized, lm_head Gemm transB on [V,D]', options: { graph: 'optimized', lmHead: 'gemm-transposed-b' } },
 ];
 
 const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
