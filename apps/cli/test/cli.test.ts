@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,6 +161,23 @@ describe('gemma3n CLI', () => {
     expect(figures.positions).toBe(12);
     expect(figures.meanKl).toBeGreaterThan(0); // int8 weights are not the fp32 weights
     expect(figures.topOneAgreement).toBeGreaterThan(0);
+  });
+
+  it('make-tiny --graph optimized writes fused attention and gives the compat folder\'s greedy tokens', async () => {
+    const optimized = join(workDir, 'tiny-optimized');
+    const made = await cli(['make-tiny', optimized, '--shape', 'tiny-real-vocab', '--seed', '7', '--graph', 'optimized']);
+    expect(made.code, made.stderr).toBe(0);
+    const decoderBytes = readFileSync(join(optimized, 'onnx', 'decoder_model_merged.onnx'));
+    expect(decoderBytes.includes('GroupQueryAttention')).toBe(true);
+    expect(readFileSync(join(modelDir, 'onnx', 'decoder_model_merged.onnx')).includes('GroupQueryAttention')).toBe(false);
+    const promptIds = [2, 105, 2364, 107, 9259, 1902, 106, 107, 105, 4368, 107];
+    const args = ['--prompt-ids', promptIds.join(','), '--greedy', '--max-new-tokens', '10', '--json'];
+    const [fused, plain] = await Promise.all([cli(['run', '--model', optimized, ...args]), cli(['run', '--model', modelDir, ...args])]);
+    expect(fused.code, fused.stderr).toBe(0);
+    expect((JSON.parse(fused.stdout) as { tokens: number[] }).tokens).toEqual((JSON.parse(plain.stdout) as { tokens: number[] }).tokens);
+    const bad = await cli(['make-tiny', join(workDir, 'never'), '--graph', 'fast']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--graph expects compat or optimized, got "fast"/);
   });
 
   it('rejects invalid sampling values with a message naming the option', async () => {

@@ -34,8 +34,8 @@ export interface ConvertCheckpointOptions {
   onProgress?: (event: ConvertProgressEvent) => void;
   /** Replace an existing output folder (only once the new one is complete). */
   overwrite?: boolean;
-  /** External-data layout of the ONNX files (defaults: 2 GiB files, 1 KiB inline threshold). */
-  graphOptions?: Pick<WriteTextGraphsOptions, 'maxExternalDataFileBytes' | 'externalDataThresholdBytes'>;
+  /** Graph profile (`compat` default, or `optimized`) and external-data layout (defaults: 2 GiB files, 1 KiB inline threshold). */
+  graphOptions?: Pick<WriteTextGraphsOptions, 'maxExternalDataFileBytes' | 'externalDataThresholdBytes' | 'graph'>;
   /** The ONNX graph writer; `writeTextGraphs` unless a caller substitutes another. */
   writeGraphs?: GraphWriter;
   /**

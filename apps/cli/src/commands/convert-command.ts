@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { convertCheckpoint } from '@gemma3n/convert';
+import { parseGraphProfile, type GraphProfile } from '../graph-profile';
 import { createProgressReporter } from '../progress-bar';
 import { writeJson } from '../output';
 
@@ -8,14 +9,16 @@ export function convertCommand(): Command {
     .description('convert a Hugging Face Gemma 3n checkpoint folder into an ONNX model folder')
     .argument('<checkpoint-dir>', 'folder with config.json and *.safetensors')
     .argument('<out-dir>', 'model folder to write (written to a temp folder, then renamed)')
+    .option('--graph <profile>', 'compat (plain ONNX ops, like the published export) or optimized (GroupQueryAttention, RotaryEmbedding, fused norms)', parseGraphProfile, 'compat')
     .option('--overwrite', 'replace <out-dir> if it exists')
     .option('--json', 'print a JSON summary on stdout')
-    .action(async (checkpointDir: string, outDir: string, flags: { overwrite?: boolean; json?: boolean }) => {
+    .action(async (checkpointDir: string, outDir: string, flags: { overwrite?: boolean; json?: boolean; graph: GraphProfile }) => {
       const progress = createProgressReporter('convert');
       const started = performance.now();
       try {
         const result = await convertCheckpoint(checkpointDir, outDir, {
           overwrite: flags.overwrite ?? false,
+          graphOptions: { graph: flags.graph },
           onProgress: progress.update,
         });
         progress.stop();

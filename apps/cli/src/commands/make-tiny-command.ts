@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { makeTinyModel, TINY_SHAPE_NAMES, type TinyShapeName } from '@gemma3n/convert';
+import { parseGraphProfile, type GraphProfile } from '../graph-profile';
 import { createProgressReporter } from '../progress-bar';
 import { writeJson } from '../output';
 
@@ -16,9 +17,10 @@ export function makeTinyCommand(): Command {
     .argument('<out-dir>', 'model folder to write')
     .option('--shape <name>', `checkpoint shape (${TINY_SHAPE_NAMES.join(', ')})`, parseShape, 'tiny-real-vocab')
     .option('--seed <n>', 'seed for the random weights', (value) => Number.parseInt(value, 10), 0)
+    .option('--graph <profile>', 'compat (plain ONNX ops, like the published export) or optimized (GroupQueryAttention, RotaryEmbedding, fused norms)', parseGraphProfile, 'compat')
     .option('--overwrite', 'replace <out-dir> if it exists')
     .option('--json', 'print a JSON summary on stdout')
-    .action(async (outDir: string, flags: { shape: TinyShapeName; seed: number; overwrite?: boolean; json?: boolean }) => {
+    .action(async (outDir: string, flags: { shape: TinyShapeName; seed: number; overwrite?: boolean; json?: boolean; graph: GraphProfile }) => {
       process.stderr.write(
         `making a tiny "${flags.shape}" Gemma 3n model with RANDOM weights (seed ${flags.seed}): ` +
           'its output is gibberish by design; it exercises the real loading and generation code.\n',
@@ -29,6 +31,7 @@ export function makeTinyCommand(): Command {
           shape: flags.shape,
           seed: flags.seed,
           overwrite: flags.overwrite ?? false,
+          graphOptions: { graph: flags.graph },
           onProgress: progress.update,
         });
         progress.stop();
