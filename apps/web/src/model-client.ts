@@ -47,6 +47,12 @@ export class ModelClient {
     return { id, done };
   }
 
+  /** Ends the worker and whatever it holds (sessions, wasm memory, GPU buffers). */
+  terminate(): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+  }
+
   stop(): void {
     this.send({ type: 'stop' });
   }

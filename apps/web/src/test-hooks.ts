@@ -12,6 +12,8 @@ export interface TestRecord {
   errors: string[];
   cache?: { store: string; models: CachedModelInfo[] };
   memory?: MemoryReading;
+  /** A full memory measurement is in progress. */
+  memoryMeasuring?: boolean;
 }
 
 export interface TestHooks {
@@ -22,6 +24,8 @@ export interface TestHooks {
   /** Types a message with the given settings and presses Send. */
   send(params: { text: string; maxNewTokens: number; greedy: boolean }): void;
   refreshCacheList(): Promise<void>;
+  /** Runs the full memory measurement (what the Measure button does). */
+  measureMemory(): Promise<void>;
   clearCache(): Promise<void>;
 }
 
@@ -35,7 +39,13 @@ declare global {
  * Hooks for the browser test: they drive the same controls a user does and read the same
  * record the UI is drawn from, so the test checks values rather than pixels.
  */
-export function installTestHooks(params: { view: AppView; record: TestRecord; refreshCacheList(): Promise<void>; clearCache(): Promise<void> }): void {
+export function installTestHooks(params: {
+  view: AppView;
+  record: TestRecord;
+  refreshCacheList(): Promise<void>;
+  measureMemory(): Promise<void>;
+  clearCache(): Promise<void>;
+}): void {
   const { view, record } = params;
   window.__gemma3nTest = {
     record: () => structuredClone(record),
@@ -51,6 +61,7 @@ export function installTestHooks(params: { view: AppView; record: TestRecord; re
       view.sendButton.click();
     },
     refreshCacheList: params.refreshCacheList,
+    measureMemory: params.measureMemory,
     clearCache: params.clearCache,
   };
 }

@@ -38,6 +38,7 @@ export interface AppView {
   microphoneButton: HTMLButtonElement;
   attachments: HTMLElement;
   stats: { speed: HTMLElement; firstToken: HTMLElement; memory: HTMLElement; engine: HTMLElement };
+  measureMemoryButton: HTMLButtonElement;
 }
 
 export function buildAppView(container: HTMLElement, defaults: { modelUrl: string; webGpuAvailable: boolean }): AppView {
@@ -77,6 +78,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
   const firstToken = element('span', { id: 'stat-ttft' }, '—');
   const memory = element('span', { id: 'stat-memory' }, '—');
   const engine = element('span', { id: 'stat-engine' }, '—');
+  const measureMemoryButton = element('button', { id: 'measure-memory', class: 'small', title: 'performance.measureUserAgentSpecificMemory(): page and workers; can take half a minute' }, 'Measure');
 
   const root = element(
     'main',
@@ -118,7 +120,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
       { class: 'stats' },
       element('span', {}, 'Speed ', speed),
       element('span', {}, 'First token ', firstToken),
-      element('span', {}, 'Memory ', memory),
+      element('span', {}, 'Memory ', memory, ' ', measureMemoryButton),
       element('span', {}, 'Engine ', engine),
     ),
   );
@@ -129,6 +131,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
     transcript, promptInput, sendButton, stopButton, resetButton, greedyCheckbox, maxTokensInput,
     attachImageButton, imageInput, cameraButton, attachAudioButton, audioInput, microphoneButton, attachments,
     stats: { speed, firstToken, memory, engine },
+    measureMemoryButton,
   };
 }
 

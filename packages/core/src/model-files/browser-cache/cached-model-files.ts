@@ -156,6 +156,8 @@ export class CachedModelFiles implements ModelFiles {
       }
       await this.setRecord(key, { state: 'incomplete', size: record.size });
     }
+    // Downloaded now: later reads of it are not news for the progress display.
+    this.reportedFromCache.add(key);
     let download = this.downloads.get(key);
     if (download === undefined) {
       download = this.download(key, record.size).finally(() => this.downloads.delete(key));
