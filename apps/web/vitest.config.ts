@@ -6,6 +6,6 @@ export default mergeConfig(packageTestConfig(), {
     // The browser tests load dist/; build it first.
     globalSetup: ['test/build-app.ts'],
     // Each browser test loads a model several times in a software-emulated GPU: slow is fine.
-    testTimeout: 600_000,
+    testTimeout: 300_000,
   },
 });
