@@ -45,7 +45,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function addGenerationFlags(command: Command): Command {
   return command
     .requiredOption('-m, --model <dir>', 'model folder (onnx-community layout)')
-    .option('--max-new-tokens <n>', 'stop after this many new tokens', parseInteger('--max-new-tokens'))
+    .option('--max-new-tokens <n>', 'stop after this many new tokens (default 256)', parseInteger('--max-new-tokens'), 256)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', parseNumber('--temperature'))
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', parseInteger('--top-k'))
     .option('--top-p <p>', 'nucleus sampling mass, in (0, 1]', parseNumber('--top-p'))
