@@ -26,3 +26,11 @@ export {
   type TextGraphProgress,
 } from './text/write-text-graphs';
 export * from './ple/index';
+export {
+  opsetsWithEncoding,
+  type WeightEncoding,
+  type WeightRowReader,
+  type LinearEncodingRequest,
+  type GatherEncodingRequest,
+} from './text/weight-encoding';
+export type { GraphScope, InitializerData, NodeOptions } from './onnx/onnx-graph-builder';

@@ -49,7 +49,7 @@ export async function buildFusedDecoderGraph(
   validateTextConfig(text);
   const plan = kvSharingPlan(text);
   const names = textWeightNames(weights);
-  const context = new TextGraphContext(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes);
+  const context = TextGraphContext.create(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options);
   const consumerAttention = options.consumerAttention ?? 'matmul';
   const { hiddenSize: hidden, numKeyValueHeads: keyValueHeads, headDim } = text;
 

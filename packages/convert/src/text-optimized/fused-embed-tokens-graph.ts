@@ -1,8 +1,9 @@
 import type { Gemma3nConfig } from '@gemma3n/core';
-import type { OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
+import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
 import type { TensorSource } from '../tensor-source';
 import { DEFAULT_ROW_BLOCK_BYTES, rowsPerBlock, supportsRowReads } from '../text/row-range-source';
 import type { TextGraphBuildOptions } from '../text/text-graph-context';
+import type { WeightRowReader } from '../text/weight-encoding';
 import { embedderWeightNames, textWeightNames } from '../text/text-weight-names';
 import { hardTokenTable } from './hard-token-tables';
 
@@ -71,38 +72,30 @@ export async function buildFusedEmbedTokensGraph(
 
   const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const tokens = graph.scope('/embed_tokens');
-  const blockBytes = options.rowBlockBytes ?? DEFAULT_ROW_BLOCK_BYTES;
   const scaleText = Math.fround(Math.sqrt(hidden));
-  const table = await tokens.initializer('scaled_weight_with_hard_tokens', 'float32', [vocab, hidden], {
-    byteLength: vocab * hidden * 4,
-    chunks: scaledRowBlocks(weights, names.embedTokens, vocab, hidden, scaleText, blockBytes, (first, block) => {
-      // Hard-token rows replace the text rows (× √D is not applied to them, as in HF).
-      for (const { range, table: hardTable } of hardTables) {
-        const start = Math.max(first, range.vocabOffset);
-        const end = Math.min(first + block.length / hidden, range.vocabOffset + range.vocabSize);
-        for (let row = start; row < end; row++) {
-          block.set(hardTable.subarray((row - range.vocabOffset) * hidden, (row - range.vocabOffset + 1) * hidden), (row - first) * hidden);
-        }
+  const tokenRows = scaledRowReader(weights, names.embedTokens, vocab, hidden, scaleText, (first, block) => {
+    // Hard-token rows replace the text rows (× √D is not applied to them, as in HF).
+    for (const { range, table: hardTable } of hardTables) {
+      const start = Math.max(first, range.vocabOffset);
+      const end = Math.min(first + block.length / hidden, range.vocabOffset + range.vocabSize);
+      for (let row = start; row < end; row++) {
+        block.set(hardTable.subarray((row - range.vocabOffset) * hidden, (row - range.vocabOffset + 1) * hidden), (row - first) * hidden);
       }
-    }),
+    }
   });
-  counted(table);
-  const embeddings = tokens.op('Gather', [table, inputIds], { attributes: { axis: 0 } });
+  const embeddings = counted(await gatherScaledTable(tokens, 'scaled_weight_with_hard_tokens', { rows: vocab, columns: hidden, readRows: tokenRows }, inputIds, options));
   graph.output(embeddings, 'inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
 
   const perLayer = graph.scope('/embed_tokens_per_layer');
   const perLayerWidth = text.numHiddenLayers * text.hiddenSizePerLayerInput;
   const perLayerRows = text.vocabSizePerLayerInput;
-  const perLayerTable = await perLayer.initializer('scaled_weight', 'float32', [perLayerRows, perLayerWidth], {
-    byteLength: perLayerRows * perLayerWidth * 4,
-    chunks: scaledRowBlocks(weights, names.embedTokensPerLayer, perLayerRows, perLayerWidth, Math.fround(Math.sqrt(text.hiddenSizePerLayerInput)), blockBytes),
-  });
-  counted(perLayerTable);
+  const perLayerReader = scaledRowReader(weights, names.embedTokensPerLayer, perLayerRows, perLayerWidth, Math.fround(Math.sqrt(text.hiddenSizePerLayerInput)));
   const atLeastZero = perLayer.op('GreaterOrEqual', [inputIds, perLayer.int64([0], [])], { name: 'AtLeastZero' });
   const belowTable = perLayer.op('Less', [inputIds, perLayer.int64([perLayerRows], [])], { name: 'BelowTable' });
   const inRange = perLayer.op('And', [atLeastZero, belowTable], { name: 'InRange' });
   const perLayerIds = perLayer.op('Where', [inRange, inputIds, perLayer.int64([0], [])], { name: 'ClampIds' });
-  const rows = perLayer.op('Gather', [perLayerTable, perLayerIds], { attributes: { axis: 0 } });
+  const perLayerTable = { rows: perLayerRows, columns: perLayerWidth, readRows: perLayerReader };
+  const rows = counted(await gatherScaledTable(perLayer, 'scaled_weight', perLayerTable, perLayerIds, options));
   const perLayerInputs = perLayer.op('Reshape', [rows, perLayer.int64([0, 0, text.numHiddenLayers, text.hiddenSizePerLayerInput])]);
   graph.output(perLayerInputs, 'per_layer_inputs', 'float32', ['batch_size', 'sequence_length', text.numHiddenLayers, text.hiddenSizePerLayerInput]);
 }
@@ -117,33 +110,63 @@ async function readChecked(weights: TensorSource, name: string, shape: number[])
 }
 
 /**
- * A [rows, columns] checkpoint table times `scale` (each product rounded to float32, which is
- * what an fp32 Mul node computes), a block of rows at a time: through `readRows` when the source
- * has it (an 8 GB PLE table is never held whole), else from one whole read. `edit` may change a
- * block in place before it is written.
+ * Rows of a [rows, columns] checkpoint table times `scale` (each product rounded to float32,
+ * which is what an fp32 Mul node computes): through `readRows` when the source has it (an
+ * 8 GB PLE table is never held whole), else from one whole read. `edit` may change a block in
+ * place before it is returned.
  */
-async function* scaledRowBlocks(
+function scaledRowReader(
   weights: TensorSource,
   name: string,
   rows: number,
   columns: number,
   scale: number,
-  blockBytes: number,
   edit?: (firstRow: number, block: Float32Array) => void,
-): AsyncGenerator<Uint8Array> {
+): WeightRowReader {
   const actual = weights.has(name) ? weights.info(name).shape : null;
   if (!actual || actual.length !== 2 || actual[0] !== rows || actual[1] !== columns) {
     throw new Error(`checkpoint tensor ${name} has shape [${actual?.join(', ') ?? 'missing'}], but the config implies [${rows}, ${columns}]`);
   }
-  const whole = supportsRowReads(weights) ? null : await weights.read(name);
-  const blockRows = rowsPerBlock(columns, blockBytes);
-  for (let first = 0; first < rows; first += blockRows) {
-    const count = Math.min(blockRows, rows - first);
-    const source = whole ? whole.subarray(first * columns, (first + count) * columns) : await weights.readRows!(name, first, count);
+  let whole: Promise<Float32Array> | undefined;
+  return async (first, count) => {
+    let source: Float32Array;
+    if (supportsRowReads(weights)) source = await weights.readRows(name, first, count);
+    else {
+      whole ??= weights.read(name);
+      source = (await whole).subarray(first * columns, (first + count) * columns);
+    }
     if (source.length !== count * columns) throw new Error(`rows [${first}, ${first + count}) of ${name}: read ${source.length} values, expected ${count * columns}`);
     const block = new Float32Array(count * columns);
     for (let index = 0; index < block.length; index++) block[index] = source[index]! * scale;
     edit?.(first, block);
-    yield new Uint8Array(block.buffer);
+    return block;
+  };
+}
+
+async function* rowReaderBlocks(readRows: WeightRowReader, rows: number, columns: number, blockBytes: number): AsyncGenerator<Uint8Array> {
+  const blockRows = rowsPerBlock(columns, blockBytes);
+  for (let first = 0; first < rows; first += blockRows) {
+    const block = await readRows(first, Math.min(blockRows, rows - first));
+    yield new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
   }
+}
+
+/**
+ * `table[indices]` of a [rows, columns] table given by `readRows`: through the weight encoding
+ * when it takes the table, else as one float32 initializer and a Gather.
+ */
+async function gatherScaledTable(
+  scope: GraphScope,
+  initializerName: string,
+  table: { rows: number; columns: number; readRows: WeightRowReader },
+  indices: string,
+  options: TextGraphBuildOptions,
+): Promise<string> {
+  const encoded = await options.weightEncoding?.gather?.({ scope, name: 'Gather', indices, ...table });
+  if (encoded !== undefined && encoded !== null) return encoded;
+  const initializer = await scope.initializer(initializerName, 'float32', [table.rows, table.columns], {
+    byteLength: table.rows * table.columns * 4,
+    chunks: rowReaderBlocks(table.readRows, table.rows, table.columns, options.rowBlockBytes ?? DEFAULT_ROW_BLOCK_BYTES),
+  });
+  return scope.op('Gather', [initializer, indices], { attributes: { axis: 0 } });
 }

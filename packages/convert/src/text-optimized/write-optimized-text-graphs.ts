@@ -5,6 +5,7 @@ import type { TextGraphBuildOptions } from '../text/text-graph-context';
 import { buildFusedDecoderGraph, type FusedDecoderOptions } from './fused-decoder-graph';
 import { buildFusedEmbedTokensGraph } from './fused-embed-tokens-graph';
 import { MICROSOFT_DOMAIN } from './fused-norms';
+import { opsetsWithEncoding } from '../text/weight-encoding';
 
 export interface WriteOptimizedTextGraphsOptions extends TextGraphBuildOptions, Pick<FusedDecoderOptions, 'consumerAttention' | 'lmHead'> {
   maxExternalDataFileBytes?: number;
@@ -28,11 +29,12 @@ export async function writeOptimizedTextGraphs(
     maxExternalDataFileBytes: options.maxExternalDataFileBytes,
     externalDataThresholdBytes: options.externalDataThresholdBytes,
   };
-  const embedFiles = await writeOnnxModel({ ...common, fileName: fileNames.embedTokens, graphName: 'embed_tokens' }, (graph) =>
+  const embedOpsets = opsetsWithEncoding([], options.weightEncoding);
+  const embedFiles = await writeOnnxModel({ ...common, fileName: fileNames.embedTokens, graphName: 'embed_tokens', extraOpsets: embedOpsets }, (graph) =>
     buildFusedEmbedTokensGraph(config, weights, graph, options),
   );
   const decoderFiles = await writeOnnxModel(
-    { ...common, fileName: fileNames.decoder, graphName: 'decoder_model_merged', extraOpsets: [{ domain: MICROSOFT_DOMAIN, version: 1 }] },
+    { ...common, fileName: fileNames.decoder, graphName: 'decoder_model_merged', extraOpsets: opsetsWithEncoding([{ domain: MICROSOFT_DOMAIN, version: 1 }], options.weightEncoding) },
     (graph) => buildFusedDecoderGraph(config, weights, graph, options),
   );
   return { files: [...embedFiles, ...decoderFiles] };

@@ -92,7 +92,7 @@ export async function buildDecoderGraph(
   validateTextConfig(text);
   const plan: KvSharingPlan = kvSharingPlan(text);
   const names = textWeightNames(weights);
-  const context = new TextGraphContext(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes);
+  const context = TextGraphContext.create(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options);
   const { hiddenSize: hidden, numKeyValueHeads: keyValueHeads, headDim } = text;
 
   const inputsEmbeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);

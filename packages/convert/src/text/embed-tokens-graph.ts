@@ -47,15 +47,14 @@ export async function buildEmbedTokensGraph(
 ): Promise<void> {
   const text = config.text;
   const names = textWeightNames(weights);
-  const context = new TextGraphContext(graph, weights, 'embed_tokens', embedTokensTensorCount(config), options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes);
+  const context = TextGraphContext.create(graph, weights, 'embed_tokens', embedTokensTensorCount(config), options);
   const hidden = text.hiddenSize;
   const perLayerWidth = text.numHiddenLayers * text.hiddenSizePerLayerInput;
 
   const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
 
   const tokens = graph.scope('/embed_tokens');
-  const table = await context.table(tokens, 'weight', names.embedTokens, text.vocabSize, hidden);
-  const gathered = tokens.op('Gather', [table, inputIds], { attributes: { axis: 0 } });
+  const gathered = await context.gather(tokens, 'weight', names.embedTokens, text.vocabSize, hidden, inputIds);
   let embeddings = tokens.op('Mul', [gathered, tokens.float32(Math.sqrt(hidden))], { name: 'Scale' });
 
   for (const embedder of hardTokenEmbedders(config)) {
@@ -64,10 +63,9 @@ export async function buildEmbedTokensGraph(
   graph.output(embeddings, 'inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
 
   const perLayer = graph.scope('/embed_tokens_per_layer');
-  const perLayerTable = await context.table(perLayer, 'weight', names.embedTokensPerLayer, text.vocabSizePerLayerInput, perLayerWidth);
   const inRange = idsInRange(perLayer, inputIds, 0, text.vocabSizePerLayerInput);
   const perLayerIds = perLayer.op('Where', [inRange, inputIds, perLayer.int64([0], [])], { name: 'ClampIds' });
-  const rows = perLayer.op('Gather', [perLayerTable, perLayerIds], { attributes: { axis: 0 } });
+  const rows = await context.gather(perLayer, 'weight', names.embedTokensPerLayer, text.vocabSizePerLayerInput, perLayerWidth, perLayerIds);
   const scaledRows = perLayer.op('Mul', [rows, perLayer.float32(Math.sqrt(text.hiddenSizePerLayerInput))], { name: 'Scale' });
   const perLayerInputs = perLayer.op('Reshape', [scaledRows, perLayer.int64([0, 0, text.numHiddenLayers, text.hiddenSizePerLayerInput])]);
   graph.output(perLayerInputs, 'per_layer_inputs', 'float32', [

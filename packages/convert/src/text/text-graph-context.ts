@@ -1,6 +1,7 @@
 import type { TensorSource } from '../tensor-source';
 import type { GraphScope, OnnxGraphBuilder, WriteAt } from '../onnx/onnx-graph-builder';
 import { DEFAULT_ROW_BLOCK_BYTES, rowBlocks, rowsPerBlock, supportsRowReads, type RowRangeReader } from './row-range-source';
+import type { WeightEncoding, WeightRowReader } from './weight-encoding';
 
 /** Progress of one graph: `done` of `total` checkpoint tensors written. */
 export interface TextGraphProgress {
@@ -16,6 +17,11 @@ export interface TextGraphBuildOptions {
   rowStreamingMinimumBytes?: number;
   /** Bytes per `readRows` call (default 64 MiB). */
   rowBlockBytes?: number;
+  /**
+   * Stores Linear weights and embedding tables in another form (e.g. quantized) as they are
+   * written, instead of float32 (see weight-encoding.ts). Default: float32.
+   */
+  weightEncoding?: WeightEncoding;
 }
 
 /**
@@ -39,7 +45,45 @@ export class TextGraphContext {
      */
     private readonly rowStreamingMinimumBytes = DEFAULT_ROW_STREAMING_MINIMUM_BYTES,
     private readonly rowBlockBytes = DEFAULT_ROW_BLOCK_BYTES,
+    private readonly weightEncoding: WeightEncoding | undefined = undefined,
   ) {}
+
+  /** A context for `options`: the progress callback, row streaming and weight encoding. */
+  static create(graph: OnnxGraphBuilder, weights: TensorSource, stage: string, totalTensors: number, options: TextGraphBuildOptions): TextGraphContext {
+    return new TextGraphContext(graph, weights, stage, totalTensors, options.onProgress, options.rowStreamingMinimumBytes, options.rowBlockBytes, options.weightEncoding);
+  }
+
+  /**
+   * A row reader over a checkpoint tensor (after checking its shape): row ranges straight from
+   * the source when it can, else slices of one whole read kept for the following calls.
+   */
+  private rowReader(weightName: string, rows: number, columns: number): WeightRowReader {
+    this.checkShape(weightName, [rows, columns]);
+    const weights = this.weights;
+    if (supportsRowReads(weights)) return (first, count) => weights.readRows(weightName, first, count);
+    let whole: Promise<Float32Array> | undefined;
+    return async (first, count) => {
+      whole ??= weights.read(weightName);
+      return (await whole).subarray(first * columns, (first + count) * columns);
+    };
+  }
+
+  /**
+   * `table[indices]` for a checkpoint table [rows, columns]: through the weight encoding when it
+   * takes the table, else a float32 initializer (see `table`) and a Gather.
+   */
+  async gather(scope: GraphScope, initializerName: string, weightName: string, rows: number, columns: number, indices: string): Promise<string> {
+    if (this.weightEncoding?.gather) {
+      const readRows = this.rowReader(weightName, rows, columns);
+      const encoded = await this.weightEncoding.gather({ scope, name: 'Gather', indices, rows, columns, readRows });
+      if (encoded !== null) {
+        this.countTensor();
+        return encoded;
+      }
+    }
+    const table = await this.table(scope, initializerName, weightName, rows, columns);
+    return scope.op('Gather', [table, indices], { attributes: { axis: 0 } });
+  }
 
   /** Reads a checkpoint tensor after checking that its shape is the one the config implies. */
   async read(name: string, expectedShape: readonly number[]): Promise<Float32Array> {
@@ -99,6 +143,14 @@ export class TextGraphContext {
    * data, so no second full-size copy of a large weight is ever built.
    */
   async linear(scope: GraphScope, name: string, x: string, weightName: string, inFeatures: number, outFeatures: number): Promise<string> {
+    if (this.weightEncoding?.linear) {
+      const readRows = this.rowReader(weightName, outFeatures, inFeatures);
+      const encoded = await this.weightEncoding.linear({ scope, name, input: x, inFeatures, outFeatures, readRows });
+      if (encoded !== null) {
+        this.countTensor();
+        return encoded;
+      }
+    }
     const transposed = await this.transposedWeight(scope, `${name}/weight`, weightName, inFeatures, outFeatures);
     return scope.op('MatMul', [x, transposed], { name: `${name}/MatMul` });
   }

@@ -4,6 +4,7 @@ import type { TensorSource } from '../tensor-source';
 import { buildDecoderGraph } from './decoder-graph';
 import { buildEmbedTokensGraph } from './embed-tokens-graph';
 import type { TextGraphProgress } from './text-graph-context';
+import { opsetsWithEncoding, type WeightEncoding } from './weight-encoding';
 import { writeOptimizedTextGraphs, type ConsumerAttention, type LmHeadLayout } from '../text-optimized/index';
 
 export type { TextGraphProgress } from './text-graph-context';
@@ -34,6 +35,13 @@ export interface WriteTextGraphsOptions {
   consumerAttention?: ConsumerAttention;
   /** Optimized profile only: lm_head layout (default `matmul-transposed-copy`). */
   lmHead?: LmHeadLayout;
+  /** Weights stored in another form than float32 as they are written (weight-encoding.ts). */
+  weightEncoding?: WeightEncoding;
+  /**
+   * File names inside `onnxDir` (default `embed_tokens.onnx`, `decoder_model_merged.onnx`); a
+   * quantizing weight encoding writes e.g. `decoder_model_merged_q4.onnx`.
+   */
+  fileNames?: { embedTokens: string; decoder: string };
 }
 
 /**
@@ -48,18 +56,18 @@ export async function writeTextGraphs(
   onnxDir: string,
   options: WriteTextGraphsOptions = {},
 ): Promise<{ files: string[] }> {
-  if (options.graph === 'optimized') {
-    return writeOptimizedTextGraphs(config, weights, onnxDir, options, { embedTokens: EMBED_TOKENS_FILE, decoder: DECODER_FILE });
-  }
+  const fileNames = options.fileNames ?? { embedTokens: EMBED_TOKENS_FILE, decoder: DECODER_FILE };
+  if (options.graph === 'optimized') return writeOptimizedTextGraphs(config, weights, onnxDir, options, fileNames);
   const common = {
     directory: onnxDir,
     maxExternalDataFileBytes: options.maxExternalDataFileBytes,
     externalDataThresholdBytes: options.externalDataThresholdBytes,
+    extraOpsets: opsetsWithEncoding([], options.weightEncoding),
   };
-  const embedFiles = await writeOnnxModel({ ...common, fileName: EMBED_TOKENS_FILE, graphName: 'embed_tokens' }, (graph) =>
+  const embedFiles = await writeOnnxModel({ ...common, fileName: fileNames.embedTokens, graphName: 'embed_tokens' }, (graph) =>
     buildEmbedTokensGraph(config, weights, graph, options),
   );
-  const decoderFiles = await writeOnnxModel({ ...common, fileName: DECODER_FILE, graphName: 'decoder_model_merged' }, (graph) =>
+  const decoderFiles = await writeOnnxModel({ ...common, fileName: fileNames.decoder, graphName: 'decoder_model_merged' }, (graph) =>
     buildDecoderGraph(config, weights, graph, options),
   );
   return { files: [...embedFiles, ...decoderFiles] };
