@@ -28,3 +28,5 @@ export {
   type RandomCheckpoint,
   type WriteRandomCheckpointOptions,
 } from './write-random-checkpoint';
+export { SyntheticTensorSource } from './synthetic-tensor-source';
+export { tensorDistribution } from './random-checkpoint-weights';

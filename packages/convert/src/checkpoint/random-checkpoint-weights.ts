@@ -84,28 +84,33 @@ function randomTensor(config: Gemma3nConfig, tensor: ExpectedTensor, seed: numbe
   const count = tensor.shape.reduce((product, size) => product * size, 1);
   const values = new Float32Array(count);
   const random = new RandomNumberGenerator(tensorSeed(seed, tensor.name));
-  const name = tensor.name;
+  if (tensor.name === `${TEXT_PREFIX}embed_tokens.weight`) return randomTokenEmbedding(config, values, random);
+  const { mean, standardDeviation } = tensorDistribution(config, tensor);
+  return random.fillNormal(values, mean, standardDeviation);
+}
 
-  if (name === `${TEXT_PREFIX}norm.weight`) return random.fillNormal(values, FINAL_NORM_MEAN, NORM_STANDARD_DEVIATION * FINAL_NORM_MEAN);
-  if (isNormLike(name)) return random.fillNormal(values, 1, NORM_STANDARD_DEVIATION);
-  if (name === `${TEXT_PREFIX}embed_tokens.weight`) return randomTokenEmbedding(config, values, random);
-  if (name.endsWith('altup.modality_router.weight')) {
-    return random.fillNormal(values, 0, Math.sqrt(config.text.hiddenSize));
-  }
+/**
+ * The normal distribution each checkpoint tensor is drawn from (see randomCheckpointWeights).
+ * embed_tokens is N(0, 0.25²) for ids below vocab_size_per_layer_input; the rows above copy the
+ * pad row, which callers handle.
+ */
+export function tensorDistribution(config: Gemma3nConfig, tensor: ExpectedTensor): { mean: number; standardDeviation: number } {
+  const name = tensor.name;
+  const normal = (mean: number, standardDeviation: number) => ({ mean, standardDeviation });
+  if (name === `${TEXT_PREFIX}norm.weight`) return normal(FINAL_NORM_MEAN, NORM_STANDARD_DEVIATION * FINAL_NORM_MEAN);
+  if (isNormLike(name)) return normal(1, NORM_STANDARD_DEVIATION);
+  if (name === `${TEXT_PREFIX}embed_tokens.weight`) return normal(0, EMBEDDING_STANDARD_DEVIATION);
+  if (name.endsWith('altup.modality_router.weight')) return normal(0, Math.sqrt(config.text.hiddenSize));
   if (name.endsWith('altup.prediction_coefs.weight') || name.endsWith('altup.correction_coefs.weight')) {
-    return random.fillNormal(values, 0, ALTUP_COEFFICIENT_STANDARD_DEVIATION);
+    return normal(0, ALTUP_COEFFICIENT_STANDARD_DEVIATION);
   }
-  if (name === `${TEXT_PREFIX}embed_tokens_per_layer.weight`) {
-    // The lookup is multiplied by √P, so 1/√P gives per-layer inputs of unit scale.
-    return random.fillNormal(values, 0, 1 / Math.sqrt(config.text.hiddenSizePerLayerInput));
-  }
-  if (name.endsWith('.embedding.weight')) {
-    // Embedder tables feed an RMSNorm straight away; their scale only matters relative to
-    // the norm's epsilon, so unit variance.
-    return random.fillNormal(values, 0, 1);
-  }
+  // The lookup is multiplied by √P, so 1/√P gives per-layer inputs of unit scale.
+  if (name === `${TEXT_PREFIX}embed_tokens_per_layer.weight`) return normal(0, 1 / Math.sqrt(config.text.hiddenSizePerLayerInput));
+  // Embedder tables feed an RMSNorm straight away; their scale only matters relative to the
+  // norm's epsilon, so unit variance.
+  if (name.endsWith('.embedding.weight')) return normal(0, 1);
   const fanIn = tensor.shape[tensor.shape.length - 1] ?? 1;
-  return random.fillNormal(values, 0, 1 / Math.sqrt(fanIn));
+  return normal(0, 1 / Math.sqrt(fanIn));
 }
 
 function isNormLike(name: string): boolean {
