@@ -9,3 +9,4 @@ export * from './float16';
 export * from './quantization-dtypes';
 export * from './evaluation/next-token-metrics';
 export * from './evaluation/seeded-prompts';
+export * from './weight-encoding/quantizing-weight-encoding';
