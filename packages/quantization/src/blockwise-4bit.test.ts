@@ -7,6 +7,7 @@ import {
   nibble,
   quantizeGatherBlockQuantized,
   quantizeMatMulNBits,
+  quantizeMatMulNBitsColumns,
   quantizeMatMulNBitsRows,
 } from './blockwise-4bit';
 import { roundToFloat16 } from './float16';
@@ -89,12 +90,22 @@ describe('quantizeMatMulNBits', () => {
       const fromNK = quantizeMatMulNBits(transposed, { k, n, layout: 'n-by-k' }, options);
       const streamed = createMatMulNBitsWeights(k, n, options);
       for (const first of [0, 32, 64]) quantizeMatMulNBitsRows(streamed, weights.subarray(first * n, (first + 32) * n), first, options);
-      for (const other of [fromNK, streamed]) {
+      // A Gemm(transB=1) weight [N, K], streamed two rows (columns of W) then three.
+      const streamedColumns = createMatMulNBitsWeights(k, n, options);
+      quantizeMatMulNBitsColumns(streamedColumns, transposed.subarray(0, 2 * k), 0, options);
+      quantizeMatMulNBitsColumns(streamedColumns, transposed.subarray(2 * k), 2, options);
+      for (const other of [fromNK, streamed, streamedColumns]) {
         expect(other.data).toEqual(fromKN.data);
         expect(other.scales).toEqual(fromKN.scales);
         expect(other.zeroPoints).toEqual(fromKN.zeroPoints);
       }
     }
+  });
+
+  it('refuses columns outside N or not a whole number of rows of K', () => {
+    const target = createMatMulNBitsWeights(32, 2, { blockSize: 32, symmetric: false });
+    expect(() => quantizeMatMulNBitsColumns(target, new Float32Array(64), 1, { blockSize: 32, symmetric: false })).toThrow('columns [1, 3) must lie within N = 2');
+    expect(() => quantizeMatMulNBitsColumns(target, new Float32Array(40), 0, { blockSize: 32, symmetric: false })).toThrow('not a whole number of rows of K = 32');
   });
 
   it('round-trips within scale / 2, except symmetric values clamped beyond 7.5 · |scale| (within one scale)', () => {

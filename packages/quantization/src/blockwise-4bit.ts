@@ -104,14 +104,36 @@ export function quantizeMatMulNBits(
   if (layout === 'k-by-n') {
     quantizeMatMulNBitsRows(target, weights, 0, options);
   } else {
-    const column = new Float32Array(target.blocksPerColumn * options.blockSize);
-    for (let columnIndex = 0; columnIndex < n; columnIndex++) {
-      column.fill(0);
-      column.set(weights.subarray(columnIndex * k, columnIndex * k + k));
-      quantizeSequence(column, columnIndex, target, options);
-    }
+    quantizeMatMulNBitsColumns(target, weights, 0, options);
   }
   return target;
+}
+
+/**
+ * Quantizes columns [firstColumn, firstColumn + count) of W [K, N], given as rows of its
+ * transpose Wᵀ [N, K] (count · K values, row-major), into `target`. This is the order a
+ * `Gemm(A, B, transB=1)` weight B [N, K] is stored in, and MatMulNBits keeps one column of W
+ * per output: each row of B becomes one column's blocks, with no transpose, so a caller can
+ * stream a large B from disk a few rows at a time.
+ */
+export function quantizeMatMulNBitsColumns(
+  target: MatMulNBitsWeights,
+  columns: Float32Array,
+  firstColumn: number,
+  options: Blockwise4Options,
+): void {
+  const { k, n } = target;
+  const count = columns.length / k;
+  if (!Number.isInteger(count) || count <= 0) throw new RangeError(`columns hold ${columns.length} values, not a whole number of rows of K = ${k}`);
+  if (!Number.isInteger(firstColumn) || firstColumn < 0 || firstColumn + count > n) {
+    throw new RangeError(`columns [${firstColumn}, ${firstColumn + count}) must lie within N = ${n}`);
+  }
+  const padded = new Float32Array(target.blocksPerColumn * options.blockSize);
+  for (let index = 0; index < count; index++) {
+    padded.fill(0);
+    padded.set(columns.subarray(index * k, index * k + k));
+    quantizeSequence(padded, firstColumn + index, target, options);
+  }
 }
 
 /**
