@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench-command';
 import { chatCommand } from './commands/chat-command';
 import { convertCommand } from './commands/convert-command';
 import { evalQuantCommand } from './commands/eval-quant-command';
@@ -17,7 +18,8 @@ const program = new Command('gemma3n')
   .addCommand(makeTinyCommand())
   .addCommand(quantizeCommand())
   .addCommand(offloadPleCommand())
-  .addCommand(evalQuantCommand());
+  .addCommand(evalQuantCommand())
+  .addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`gemma3n: ${describeError(error)}\n`);

@@ -1,0 +1,183 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
+import {
+  buildTinyConfig,
+  countExternalData,
+  defaultGenerationConfig,
+  loadRealGemma3nTokenizerFiles,
+  offloadPerLayerEmbeddings,
+  outputConfig,
+  SyntheticTensorSource,
+  tinyShapeConfig,
+  writeTextGraphs,
+  type CheckpointTokenizerFiles,
+} from '@gemma3n/convert';
+import { buildSyntheticTokenizerFiles } from '@gemma3n/convert';
+import { quantizingWeightEncoding } from '@gemma3n/quantization';
+
+/** `e2b`: the real E2B text model's shapes (D 2048, 30 layers, 262,400 ids, 2 GB PLE table). */
+export const SYNTHETIC_SIZES = ['e2b', 'tiny'] as const;
+export type SyntheticSize = (typeof SYNTHETIC_SIZES)[number];
+export type GraphProfile = 'compat' | 'optimized';
+
+/** File names and dtypes of the published onnx-community q4 folders. */
+export const BENCH_DTYPE = { embed_tokens: 'q8', decoder_model_merged: 'q4' } as const;
+const FILE_NAMES = { embedTokens: 'embed_tokens_quantized.onnx', decoder: 'decoder_model_merged_q4.onnx' };
+
+/**
+ * Bump when what a folder holds changes, so cached folders of an older layout are rebuilt.
+ * The manifest also records size, profile and seed.
+ */
+const FOLDER_FORMAT = 1;
+const MANIFEST = 'bench-folder.json';
+const SEED = 1;
+
+/**
+ * MatMulNBits accuracy_level per profile. compat: 0, what the published q4 files carry (float
+ * activations). optimized: 4 (int8 activations), chosen by measurement — on this 2-core machine
+ * the E2B decoder's decode step ran 1.5× faster with it (see the CLI README, `gemma3n bench`).
+ */
+const ACCURACY_LEVEL: Record<GraphProfile, 0 | 4> = { compat: 0, optimized: 4 };
+
+export interface BenchFolder {
+  dir: string;
+  profile: GraphProfile;
+  /** Whether it was written now (false: found in the cache). */
+  built: boolean;
+  /** The decoder's weight bytes (graph + external data): what one decode step reads. */
+  decoderWeightBytes: number;
+  config: ReturnType<typeof parseGemma3nConfig>;
+}
+
+export interface BuildProgress {
+  profile: GraphProfile;
+  stage: string;
+  done: number;
+  total: number;
+}
+
+/** config.json of the synthetic model: E2B's text model and embedders (no towers). */
+export function syntheticRawConfig(size: SyntheticSize): Record<string, unknown> {
+  if (size === 'tiny') return tinyShapeConfig('tiny-window-4');
+  return buildTinyConfig({
+    hiddenSize: 2048,
+    hiddenSizePerLayerInput: 256,
+    numHiddenLayers: 30,
+    intermediateSize: Array.from({ length: 30 }, () => 8192),
+    numAttentionHeads: 8,
+    numKeyValueHeads: 2,
+    headDim: 256,
+    numKvSharedLayers: 10,
+    fullEvery: 5,
+    slidingWindow: 512,
+    sparseLayers: 10,
+    laurelRank: 64,
+    baseVocab: 262_144,
+    visionVocab: 128,
+    audioVocab: 128,
+    visionHidden: 2048,
+    audioHidden: 1536,
+    realSpecialIds: true,
+  });
+}
+
+/**
+ * The benchmark's model folders, one per graph profile, in `cacheDir/<size>-<profile>`: random
+ * weights (SyntheticTensorSource) written straight into q8 embed_tokens + q4 (block 32)
+ * decoder files by the converter's quantize-on-write hook — never a float32 intermediate —
+ * in the onnx-community layout transformers.js loads. The optimized folder also holds the
+ * per-layer table as a row file (PLE offload). Built once; a folder whose manifest matches is
+ * reused. Each folder is written under a temporary name and renamed when complete.
+ */
+export async function ensureBenchFolders(
+  size: SyntheticSize,
+  cacheDir: string,
+  options: { rebuild?: boolean; onProgress?: (event: BuildProgress) => void; log?: (line: string) => void } = {},
+): Promise<Record<GraphProfile, BenchFolder>> {
+  if (!(SYNTHETIC_SIZES as readonly string[]).includes(size)) {
+    throw new UnsupportedError({ feature: 'synthetic model size', value: size, supported: SYNTHETIC_SIZES });
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const folders = {} as Record<GraphProfile, BenchFolder>;
+  for (const profile of ['compat', 'optimized'] as const) {
+    const dir = join(cacheDir, `${size}-${profile}`);
+    const expected = { format: FOLDER_FORMAT, size, profile, seed: SEED, accuracyLevel: ACCURACY_LEVEL[profile] };
+    const cached = options.rebuild ? null : await readManifest(dir);
+    let built = false;
+    if (cached === null || JSON.stringify(cached) !== JSON.stringify(expected)) {
+      options.log?.(`writing the ${profile} ${size} folder to ${dir} (random weights, quantized as written)`);
+      await writeBenchFolder(dir, size, profile, expected, options.onProgress);
+      built = true;
+    }
+    const config = parseGemma3nConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')));
+    folders[profile] = { dir, profile, built, decoderWeightBytes: await decoderBytes(dir), config };
+  }
+  return folders;
+}
+
+async function writeBenchFolder(
+  dir: string,
+  size: SyntheticSize,
+  profile: GraphProfile,
+  manifest: Record<string, unknown>,
+  onProgress: ((event: BuildProgress) => void) | undefined,
+): Promise<void> {
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'onnx'), { recursive: true });
+  try {
+    const rawConfig = syntheticRawConfig(size);
+    const config = parseGemma3nConfig(rawConfig);
+    const source = new SyntheticTensorSource(rawConfig, SEED);
+    const { files } = await writeTextGraphs(config, source, join(staging, 'onnx'), {
+      graph: profile,
+      weightEncoding: quantizingWeightEncoding({ blockSize: 32, accuracyLevel: ACCURACY_LEVEL[profile] }),
+      fileNames: FILE_NAMES,
+      onProgress: (event) => onProgress?.({ profile, ...event }),
+    });
+    const folderConfig = outputConfig(rawConfig, config, countExternalData(files));
+    (folderConfig['transformers.js_config'] as Record<string, unknown>).dtype = { ...BENCH_DTYPE };
+    await writeFile(join(staging, 'config.json'), JSON.stringify(folderConfig, null, 2));
+    await writeFile(join(staging, 'generation_config.json'), JSON.stringify(defaultGenerationConfig(config), null, 2));
+    await writeTokenizerFiles(staging, size === 'e2b' ? await loadRealGemma3nTokenizerFiles() : buildSyntheticTokenizerFiles(rawConfig));
+    if (profile === 'optimized') {
+      await offloadPerLayerEmbeddings(staging, {
+        embedFiles: [`onnx/${FILE_NAMES.embedTokens}`],
+        onProgress: (event) => onProgress?.({ profile, stage: 'per-layer table rows', done: event.done, total: event.total }),
+      });
+    }
+    await writeFile(join(staging, MANIFEST), JSON.stringify(manifest, null, 2));
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writeTokenizerFiles(dir: string, files: CheckpointTokenizerFiles): Promise<void> {
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson));
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig, null, 2));
+  if (files.chatTemplate !== undefined) await writeFile(join(dir, 'chat_template.jinja'), files.chatTemplate);
+}
+
+async function readManifest(dir: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(join(dir, MANIFEST), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes of the decoder graph and its external data files. */
+async function decoderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (let index = 0; ; index++) {
+    const name = index === 0 ? `${FILE_NAMES.decoder}_data` : `${FILE_NAMES.decoder}_data_${index}`;
+    const size = await stat(join(dir, 'onnx', name)).then((info) => info.size, () => null);
+    if (size === null) break;
+    total += size;
+  }
+  return total + (await stat(join(dir, 'onnx', FILE_NAMES.decoder))).size;
+}
