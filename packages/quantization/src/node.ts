@@ -4,7 +4,7 @@
  */
 export * from './index';
 export { OnnxModelReader } from './onnx/onnx-model-reader';
-export { findQuantizableTensors, quantizeModelFile, type QuantizeModelOptions, type QuantizeModelResult, type QuantizeProgress, type QuantizedTensorReport } from './passes/quantize-model-file';
+export { findQuantizableTensors, quantizeModelFile, type QuantizeModelOptions, type QuantizeModelResult, type QuantizeProgress, type QuantizedTensorReport, type SkippedNodeReport } from './passes/quantize-model-file';
 export { quantizeModelFolder, updatedConfig, type QuantizeFolderOptions, type QuantizeFolderProgress, type QuantizeFolderResult } from './folder/quantize-folder';
 export {
   evaluateQuantization,

@@ -25,8 +25,9 @@ export function defaultQuantizedDir(dir: string, dtype: string): string {
 }
 
 /**
- * Runs `gemma3n quantize`: writes the quantized folder, logging one line per quantized tensor
- * and a size summary per session.
+ * Runs `gemma3n quantize`: writes the quantized folder, logging one line per quantized tensor,
+ * one per node left float on a quantizable weight (with the reason) and a size summary per
+ * session.
  */
 export async function runQuantizeCommand(options: QuantizeCommandOptions, output: CommandOutput): Promise<QuantizeFolderResult> {
   const outputDir = options.output ?? defaultQuantizedDir(options.dir, options.dtype);
@@ -44,6 +45,7 @@ export async function runQuantizeCommand(options: QuantizeCommandOptions, output
     },
   });
   for (const session of result.sessions) {
+    for (const entry of session.skipped) output.log(`${session.outputFile}: ${entry.opType} ${entry.node} on ${entry.tensor} ${entry.reason}`);
     output.log(
       `${session.outputFile}: ${session.tensors.length} tensors quantized, ${megabytes(session.inputBytes)} → ${megabytes(session.outputBytes)} (${((100 * session.outputBytes) / session.inputBytes).toFixed(1)} %)`,
     );

@@ -4,7 +4,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError, ModelFileError } from '@gemma3n/core';
 import { parseQuantizationDtype, QUANTIZATION_SUFFIXES, type QuantizationDtype } from '../quantization-dtypes';
 import { convertModelFileToFloat16 } from '../passes/convert-float16';
-import { findQuantizableTensors, quantizeModelFile, type QuantizedTensorReport, type QuantizeModelOptions, type QuantizeProgress } from '../passes/quantize-model-file';
+import { findQuantizableTensors, quantizeModelFile, type QuantizedTensorReport, type QuantizeModelOptions, type QuantizeProgress, type SkippedNodeReport } from '../passes/quantize-model-file';
 
 export interface QuantizeFolderOptions extends Omit<QuantizeModelOptions, 'dtype' | 'onProgress'> {
   /** 'q4' or 'q8'; anything else is an UnsupportedError. */
@@ -29,8 +29,19 @@ export type QuantizeFolderProgress =
 export interface QuantizeFolderResult {
   outputDir: string;
   dtype: QuantizationDtype;
-  /** Per quantized session: its input and output file names and byte sizes (graph + data). */
-  sessions: { session: string; inputFile: string; outputFile: string; inputBytes: number; outputBytes: number; tensors: QuantizedTensorReport[] }[];
+  /**
+   * Per quantized session: its input and output file names and byte sizes (graph + data), the
+   * quantized tensors, and the nodes on quantizable weights left float with the reason.
+   */
+  sessions: {
+    session: string;
+    inputFile: string;
+    outputFile: string;
+    inputBytes: number;
+    outputBytes: number;
+    tensors: QuantizedTensorReport[];
+    skipped: SkippedNodeReport[];
+  }[];
   /** Files copied unchanged, relative to the folder. */
   copied: string[];
 }
@@ -103,7 +114,7 @@ export async function quantizeModelFolder(inputDir: string, outputDir: string, o
       const inputFile = `onnx/${session}.onnx`;
       const outputFile = `onnx/${session}${suffixText}.onnx`;
       const onProgress = (event: QuantizeProgress) => options.onProgress?.({ stage: 'quantize', ...event });
-      let written: { files: string[]; tensors: QuantizedTensorReport[] };
+      let written: { files: string[]; tensors: QuantizedTensorReport[]; skipped: SkippedNodeReport[] };
       if (dtype === 'fp16') {
         written = await convertModelFileToFloat16(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, onProgress });
       } else if (dtype === 'q4f16') {
@@ -117,7 +128,7 @@ export async function quantizeModelFolder(inputDir: string, outputDir: string, o
           chunkBytes: options.chunkBytes,
         });
         await rm(intermediate, { recursive: true, force: true });
-        written = { files: converted.files, tensors: q4.tensors };
+        written = { files: converted.files, tensors: q4.tensors, skipped: q4.skipped };
       } else {
         written = await quantizeModelFile(join(source, inputFile), join(temporary, 'onnx'), basename(outputFile), { ...options, dtype, onProgress });
       }
@@ -125,7 +136,7 @@ export async function quantizeModelFolder(inputDir: string, outputDir: string, o
       for (const file of sessionData.get(session) ?? []) inputBytes += (await stat(join(source, file))).size;
       let outputBytes = 0;
       for (const file of written.files) outputBytes += (await stat(join(temporary, 'onnx', file))).size;
-      results.push({ session, inputFile, outputFile, inputBytes, outputBytes, tensors: written.tensors });
+      results.push({ session, inputFile, outputFile, inputBytes, outputBytes, tensors: written.tensors, skipped: written.skipped });
     }
     for (const [index, file] of toCopy.entries()) {
       await mkdir(dirname(join(temporary, file)), { recursive: true });

@@ -76,3 +76,8 @@ export function attributeInt(node: OnnxTypes.INodeProto, name: string): number |
   const found = node.attribute?.find((entry) => entry.name === name);
   return found?.i === undefined || found.i === null ? undefined : Number(found.i);
 }
+
+export function attributeFloat(node: OnnxTypes.INodeProto, name: string): number | undefined {
+  const found = node.attribute?.find((entry) => entry.name === name);
+  return found?.f === undefined || found.f === null ? undefined : Number(found.f);
+}

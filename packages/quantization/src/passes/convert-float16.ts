@@ -171,7 +171,7 @@ export async function convertModelFileToFloat16(
     const temporaryPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
     await writeFile(temporaryPath, onnx.ModelProto.encode(model).finish());
     await rename(temporaryPath, finalPath);
-    return { files: [outputFileName, ...output.fileNames()], tensors };
+    return { files: [outputFileName, ...output.fileNames()], tensors, skipped: [] };
   } catch (error) {
     await output.abort();
     for (const file of output.fileNames()) await rm(join(outputDirectory, file), { force: true });

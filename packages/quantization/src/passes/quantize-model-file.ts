@@ -6,7 +6,7 @@ import { checkBlockSize } from '../blockwise-4bit';
 import { roundToFloat16 } from '../float16';
 import type { QuantizationDtype } from '../quantization-dtypes';
 import { DEFAULT_MAX_DATA_FILE_BYTES, ExternalDataOutput } from '../onnx/external-data-output';
-import { attributeInt, bytesOf, DATA_TYPE, inlineTensor, MICROSOFT_DOMAIN } from '../onnx/onnx-nodes';
+import { bytesOf, DATA_TYPE, inlineTensor, MICROSOFT_DOMAIN } from '../onnx/onnx-nodes';
 import { dimsOf, OnnxModelReader } from '../onnx/onnx-model-reader';
 import { onnx, type OnnxTypes } from '../onnx/onnx-proto';
 import { dynamicQuantizeMatMulNode, gatherBlockQuantizedNode, int8GatherNodes, matMulNBitsNode } from '../onnx/quantized-nodes';
@@ -16,9 +16,14 @@ import {
   quantizeMatMulWeightQ4,
   quantizeTableInt8,
   quantizeTableQ4,
+  quantizeTransposedWeightInt8,
+  quantizeTransposedWeightQ4,
   type QuantizedInitializers,
   type WeightQuantizerContext,
 } from './weight-quantizers';
+import { type Plan, type PlanKind, planGraph, type SkippedNodeReport } from './quantization-plan';
+
+export type { SkippedNodeReport } from './quantization-plan';
 
 export interface QuantizeModelOptions {
   /** fp16 has its own pass, `convertModelFileToFloat16`; q4f16 is q4 (with float16 scales) followed by it. */
@@ -58,8 +63,9 @@ export interface QuantizeProgress {
 
 export interface QuantizedTensorReport {
   name: string;
-  kind: 'matmul' | 'table';
-  /** The fp32 shape: [K, N] for a MatMul weight, [rows, columns] for a table. */
+  /** `gemm`: the B [N, K] of a `Gemm(transB=1)`, such as the optimized profile's tied lm_head. */
+  kind: PlanKind;
+  /** The fp32 shape as stored: [K, N] for a MatMul weight, [N, K] for a Gemm(transB=1) weight, [rows, columns] for a table. */
   shape: [number, number];
   op: string;
 }
@@ -68,24 +74,23 @@ export interface QuantizeModelResult {
   /** Written files, relative to the output directory (model first). */
   files: string[];
   tensors: QuantizedTensorReport[];
+  /** Nodes on a quantizable weight that were left float, with the reason (e.g. a Gemm with transB=0). */
+  skipped: SkippedNodeReport[];
 }
 
 /** Ops whose presence means the graph was already quantized. */
 const QUANTIZED_OPS = new Set(['MatMulNBits', 'GatherBlockQuantized', 'DynamicQuantizeMatMul', 'MatMulInteger', 'QLinearMatMul', 'DequantizeLinear', 'MatMulBnb4']);
-
-interface Plan {
-  kind: 'matmul' | 'table';
-  tensor: OnnxTypes.ITensorProto;
-  shape: [number, number];
-}
 
 /**
  * Writes a quantized copy of one `.onnx` file (`inputPath`, with its external data) as
  * `outputDirectory/outputFileName` plus `<outputFileName>_data…`:
  *
  * - MatMul whose B is a 2-D float32 initializer [K, N] → MatMulNBits (q4) or
- *   DynamicQuantizeMatMul (q8). The tied lm_head of our decoder is such a MatMul (the
+ *   DynamicQuantizeMatMul (q8). The tied lm_head of our compat decoder is such a MatMul (the
  *   embedding table transposed to [D, V]), so it is quantized like any other weight.
+ * - Gemm(A, B, transB=1) with B a 2-D float32 initializer [N, K], no C, alpha 1 (the optimized
+ *   profile's lm_head on the [V, D] table) → the same ops with the same output [M, N]; other
+ *   Gemms on such weights stay float and are listed in `skipped` (quantization-plan.ts).
  * - Gather (axis 0) on a 2-D float32 table → GatherBlockQuantized (q4) or int8 rows with
  *   per-row scales (q8).
  *
@@ -118,18 +123,14 @@ export async function quantizeModelFile(
         message: `${inputPath} is already quantized (node ${alreadyQuantized.name} is ${alreadyQuantized.opType}); quantize the fp32 file instead`,
       });
     }
-    const initializers = new Map(graph.initializer.map((tensor) => [tensor.name, tensor]));
-    const plans = new Map<OnnxTypes.INodeProto, Plan>();
-    for (const node of graph.node) {
-      const plan = planNode(node, initializers, minimum, options.quantizeTables ?? true, options.dtype);
-      if (plan) plans.set(node, plan);
-    }
+    const { plans, skipped } = planGraph(graph, { minimumDimension: minimum, quantizeTables: options.quantizeTables ?? true, dtype: options.dtype });
     if (plans.size === 0) {
+      const skippedText = skipped.map((entry) => `; ${entry.opType} ${entry.node} on ${entry.tensor} was ${entry.reason}`).join('');
       throw new InputError({
         field: 'model',
         value: inputPath,
-        expected: `a graph with MatMul nodes whose B is a 2-D float32 initializer, or Gather nodes on 2-D float32 tables, both sides at least ${minimum}`,
-        message: `${inputPath} has nothing to quantize: no MatMul with a 2-D float32 weight initializer and no Gather on a float32 table (both sides ≥ ${minimum})`,
+        expected: `a graph with MatMul nodes whose B is a 2-D float32 initializer, Gemm(transB=1) nodes on one, or Gather nodes on 2-D float32 tables, both sides at least ${minimum}`,
+        message: `${inputPath} has nothing to quantize: no MatMul or Gemm(transB=1) with a 2-D float32 weight initializer and no Gather on a float32 table (both sides ≥ ${minimum})${skippedText}`,
       });
     }
 
@@ -160,8 +161,10 @@ export async function quantizeModelFile(
       const name = tensor.name ?? '';
       const [rows, columns] = dimsOf(tensor) as [number, number];
       if (options.emulate && kindsByTensor.has(name)) {
-        // A tensor both multiplied and gathered would need two emulations; use the MatMul one.
-        const kind = kindsByTensor.get(name)!.has('matmul') ? 'matmul' : 'table';
+        // A tensor read by several kinds of node would need several emulations; use one (a
+        // Gemm(transB=1) weight and a table of the same [V, D] quantize alike: blocks along D).
+        const kinds = kindsByTensor.get(name)!;
+        const kind = kinds.has('matmul') ? 'matmul' : kinds.has('gemm') ? 'gemm' : 'table';
         newInitializers.push(await emulateQuantizedWeight(context, tensor, kind, options.dtype, rows, columns, q4));
         reports.push({ name, kind, shape: [rows, columns], op: 'emulated' });
         options.onProgress?.({ file: outputFileName, tensor: name, done: reports.length, total });
@@ -171,9 +174,14 @@ export async function quantizeModelFile(
         let result: QuantizedInitializers;
         if (kind === 'matmul') {
           result = options.dtype === 'q4' ? await quantizeMatMulWeightQ4(context, tensor, rows, columns, q4) : await quantizeMatMulWeightInt8(context, tensor, rows, columns);
+        } else if (kind === 'gemm') {
+          result = options.dtype === 'q4' ? await quantizeTransposedWeightQ4(context, tensor, rows, columns, q4) : await quantizeTransposedWeightInt8(context, tensor, rows, columns);
         } else {
           result = options.dtype === 'q4' ? await quantizeTableQ4(context, tensor, rows, columns, q4) : await quantizeTableInt8(context, tensor, rows, columns);
         }
+        // One weight read by two kinds of node (a tied table gathered and multiplied in one graph)
+        // gets two quantized forms; the second is named after its kind so the names stay unique.
+        if (kind !== [...kindsByTensor.get(name)!][0]) result = renamedInitializers(result, name, `${name}_${kind}`);
         quantized.set(`${kind}:${name}`, result);
         newInitializers.push(...result.initializers);
         reports.push({ name, kind, shape: [rows, columns], op: opFor(kind, options.dtype) });
@@ -193,11 +201,13 @@ export async function quantizeModelFile(
       }
       const names = quantized.get(`${plan.kind}:${plan.tensor.name}`)!;
       const outputName = node.output![0]!;
-      if (plan.kind === 'matmul') {
+      if (plan.kind === 'matmul' || plan.kind === 'gemm') {
+        // Gemm's A is 2-D [M, K]; MatMulNBits and DynamicQuantizeMatMul give the same [M, N].
         const input = node.input![0]!;
+        const [k, n] = plan.kind === 'matmul' ? plan.shape : [plan.shape[1], plan.shape[0]];
         nodes.push(
           options.dtype === 'q4'
-            ? matMulNBitsNode(`${node.name}_Q4`, { input, output: outputName, ...names }, { k: plan.shape[0], n: plan.shape[1], blockSize, accuracyLevel })
+            ? matMulNBitsNode(`${node.name}_Q4`, { input, output: outputName, ...names }, { k, n, blockSize, accuracyLevel })
             : dynamicQuantizeMatMulNode(`${node.name}_quantized`, { input, output: outputName, data: names.data, scales: names.scales }),
         );
       } else {
@@ -232,7 +242,7 @@ export async function quantizeModelFile(
     const temporaryPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
     await writeFile(temporaryPath, onnx.ModelProto.encode(model).finish());
     await rename(temporaryPath, finalPath);
-    return { files: [outputFileName, ...output.fileNames()], tensors: reports };
+    return { files: [outputFileName, ...output.fileNames()], tensors: reports, skipped };
   } catch (error) {
     await output.abort();
     for (const file of output.fileNames()) await rm(join(outputDirectory, file), { force: true });
@@ -267,48 +277,27 @@ export async function findQuantizableTensors(
   try {
     if (options.dtype === 'fp16') return reader.graph.initializer.filter((tensor) => tensor.dataType === DATA_TYPE.float32).map((tensor) => tensor.name ?? '');
     const dtype = options.dtype === 'q8' ? 'q8' : 'q4';
-    const initializers = new Map(reader.graph.initializer.map((tensor) => [tensor.name, tensor]));
-    const names = new Set<string>();
-    for (const node of reader.graph.node) {
-      const plan = planNode(node, initializers, options.minimumDimension ?? 16, options.quantizeTables ?? true, dtype);
-      if (plan) names.add(plan.tensor.name ?? '');
-    }
-    return [...names];
+    const { plans } = planGraph(reader.graph, { minimumDimension: options.minimumDimension ?? 16, quantizeTables: options.quantizeTables ?? true, dtype });
+    return [...new Set([...plans.values()].map((plan) => plan.tensor.name ?? ''))];
   } finally {
     await reader.close();
   }
 }
 
-function planNode(
-  node: OnnxTypes.INodeProto,
-  initializers: Map<string | null | undefined, OnnxTypes.ITensorProto>,
-  minimum: number,
-  quantizeTables: boolean,
-  dtype: QuantizeModelOptions['dtype'],
-): Plan | undefined {
-  const floatMatrix = (name: string | undefined): [OnnxTypes.ITensorProto, [number, number]] | undefined => {
-    const tensor = name === undefined ? undefined : initializers.get(name);
-    if (!tensor || tensor.dataType !== DATA_TYPE.float32) return undefined;
-    const dims = dimsOf(tensor);
-    if (dims.length !== 2 || dims[0]! < minimum || dims[1]! < minimum) return undefined;
-    return [tensor, dims as [number, number]];
-  };
-  const inputs = node.input ?? [];
-  if (node.opType === 'MatMul' && (node.domain ?? '') === '' && !initializers.has(inputs[0])) {
-    const found = floatMatrix(inputs[1]);
-    if (found) return { kind: 'matmul', tensor: found[0], shape: found[1] };
-  }
-  if (quantizeTables && node.opType === 'Gather' && (node.domain ?? '') === '' && (attributeInt(node, 'axis') ?? 0) === 0) {
-    const found = floatMatrix(inputs[0]);
-    // 4-bit rows pack two values per byte: an odd width cannot be stored.
-    if (found && !(dtype === 'q4' && found[1][1] % 2 !== 0)) return { kind: 'table', tensor: found[0], shape: found[1] };
-  }
-  return undefined;
+function opFor(kind: Plan['kind'], dtype: QuantizeModelOptions['dtype']): string {
+  if (kind === 'matmul' || kind === 'gemm') return dtype === 'q4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul';
+  return dtype === 'q4' ? 'GatherBlockQuantized' : 'Gather+Cast+Mul (int8 rows)';
 }
 
-function opFor(kind: Plan['kind'], dtype: QuantizeModelOptions['dtype']): string {
-  if (kind === 'matmul') return dtype === 'q4' ? 'MatMulNBits' : 'DynamicQuantizeMatMul';
-  return dtype === 'q4' ? 'GatherBlockQuantized' : 'Gather+Cast+Mul (int8 rows)';
+/** The same quantized initializers with the weight-name prefix `from` replaced by `to`. */
+function renamedInitializers(result: QuantizedInitializers, from: string, to: string): QuantizedInitializers {
+  const rename = (name: string) => (name.startsWith(from) ? `${to}${name.slice(from.length)}` : name);
+  return {
+    initializers: result.initializers.map((tensor) => ({ ...tensor, name: rename(tensor.name ?? '') })),
+    data: rename(result.data),
+    scales: rename(result.scales),
+    zeroPoints: result.zeroPoints === null ? null : rename(result.zeroPoints),
+  };
 }
 
 /** The graph's fields other than nodes and initializers, as plain values. */

@@ -5,6 +5,7 @@ import {
   dequantizeMatMulNBits,
   quantizeGatherBlockQuantized,
   quantizeMatMulNBits,
+  quantizeMatMulNBitsColumns,
   quantizeMatMulNBitsRows,
 } from '../blockwise-4bit';
 import { accumulateAbsoluteMaxima, dequantizeInt8, int8ScalesFromMaxima, quantizeInt8, quantizeInt8Rows } from '../int8';
@@ -69,13 +70,69 @@ export async function quantizeMatMulWeightQ4(context: WeightQuantizerContext, te
     const count = Math.min(step, k - first);
     quantizeMatMulNBitsRows(target, await context.reader.readFloatRows(tensor, n, first, count), first, options);
   }
+  return storeMatMulNBits(context, tensor, target, options);
+}
+
+/**
+ * B [N, K] of `Gemm(A, B, transB=1)`, i.e. Wᵀ → MatMulNBits of W [K, N]. MatMulNBits stores W
+ * column by column, so each row of B is quantized as it is read: no transpose, and the
+ * result is byte-for-byte what `quantizeMatMulWeightQ4` gives for the [K, N] copy of B.
+ */
+export async function quantizeTransposedWeightQ4(context: WeightQuantizerContext, tensor: OnnxTypes.ITensorProto, n: number, k: number, options: Q4Options): Promise<QuantizedInitializers> {
+  const target = createMatMulNBitsWeights(k, n, options);
+  const step = rowsPerChunk(k, context.chunkBytes, 1);
+  for (let first = 0; first < n; first += step) {
+    const count = Math.min(step, n - first);
+    quantizeMatMulNBitsColumns(target, await context.reader.readFloatRows(tensor, k, first, count), first, options);
+  }
+  return storeMatMulNBits(context, tensor, target, options);
+}
+
+async function storeMatMulNBits(
+  context: WeightQuantizerContext,
+  tensor: OnnxTypes.ITensorProto,
+  target: ReturnType<typeof createMatMulNBitsWeights>,
+  options: Q4Options,
+): Promise<QuantizedInitializers> {
   const base = `${tensor.name}_Q4`;
   const initializers = [
-    await store(context, base, DATA_TYPE.uint8, [n, target.blocksPerColumn, options.blockSize / 2], target.data),
-    await store(context, `${base}_scales`, DATA_TYPE.float32, [n * target.blocksPerColumn], bytesOf(target.scales)),
+    await store(context, base, DATA_TYPE.uint8, [target.n, target.blocksPerColumn, options.blockSize / 2], target.data),
+    await store(context, `${base}_scales`, DATA_TYPE.float32, [target.n * target.blocksPerColumn], bytesOf(target.scales)),
   ];
   if (target.zeroPoints) initializers.push(await store(context, `${base}_zero_points`, DATA_TYPE.uint8, [target.zeroPoints.length], target.zeroPoints));
   return { initializers, data: base, scales: `${base}_scales`, zeroPoints: target.zeroPoints ? `${base}_zero_points` : null };
+}
+
+/**
+ * B [N, K] of `Gemm(A, B, transB=1)` → DynamicQuantizeMatMul's int8 W [K, N] with per-column
+ * scales [N] (one per row of B). DynamicQuantizeMatMul has no transposed-B form, so the int8
+ * codes are transposed in memory: K · N bytes (the q8 size of the weight) are held at once,
+ * as the q4 pass holds its quantized weight; the fp32 source is still read a chunk at a time,
+ * once. The codes and scales equal `quantizeMatMulWeightInt8` of the [K, N] copy of B.
+ */
+export async function quantizeTransposedWeightInt8(context: WeightQuantizerContext, tensor: OnnxTypes.ITensorProto, n: number, k: number): Promise<QuantizedInitializers> {
+  const step = rowsPerChunk(k, context.chunkBytes, 1);
+  const scales = new Float32Array(n);
+  const codes = new Int8Array(k * n);
+  for (let first = 0; first < n; first += step) {
+    const count = Math.min(step, n - first);
+    const chunk = await context.reader.readFloatRows(tensor, k, first, count);
+    const maxima = new Float32Array(count);
+    accumulateAbsoluteMaxima(chunk, k, 'per-row', maxima);
+    const chunkScales = int8ScalesFromMaxima(maxima);
+    scales.set(chunkScales, first);
+    const chunkCodes = quantizeInt8Rows(chunk, k, 'per-row', chunkScales, 0);
+    for (let row = 0; row < count; row++) {
+      const column = first + row;
+      for (let inner = 0; inner < k; inner++) codes[inner * n + column] = chunkCodes[row * k + inner]!;
+    }
+  }
+  const base = `${tensor.name}_quantized`;
+  const initializers = [
+    await store(context, base, DATA_TYPE.int8, [k, n], bytesOf(codes)),
+    await store(context, `${base}_scales`, DATA_TYPE.float32, [n], bytesOf(scales)),
+  ];
+  return { initializers, data: base, scales: `${base}_scales`, zeroPoints: null };
 }
 
 /** W [K, N] → int8 [K, N] with per-column scales [N] (two streamed passes: maxima, then codes). */
@@ -172,7 +229,7 @@ async function collect(chunks: AsyncIterable<Uint8Array>, byteLength: number): P
 export async function emulateQuantizedWeight(
   context: WeightQuantizerContext,
   tensor: OnnxTypes.ITensorProto,
-  kind: 'matmul' | 'table',
+  kind: 'matmul' | 'gemm' | 'table',
   dtype: 'q4' | 'q8',
   rows: number,
   columns: number,
@@ -181,12 +238,20 @@ export async function emulateQuantizedWeight(
   const values = await context.reader.readFloatRows(tensor, columns, 0, rows);
   let restored: Float32Array;
   if (dtype === 'q4') {
-    restored =
-      kind === 'matmul'
-        ? dequantizeMatMulNBits(quantizeMatMulNBits(values, { k: rows, n: columns, layout: 'k-by-n' }, options))
-        : dequantizeGatherBlockQuantized(quantizeGatherBlockQuantized(values, { rows, columns }, options));
+    if (kind === 'matmul') restored = dequantizeMatMulNBits(quantizeMatMulNBits(values, { k: rows, n: columns, layout: 'k-by-n' }, options));
+    // A Gemm(transB=1) weight is Wᵀ [N, K]: quantized as W, restored as [K, N], stored back as [N, K].
+    else if (kind === 'gemm') restored = transpose(dequantizeMatMulNBits(quantizeMatMulNBits(values, { k: columns, n: rows, layout: 'n-by-k' }, options)), columns, rows);
+    else restored = dequantizeGatherBlockQuantized(quantizeGatherBlockQuantized(values, { rows, columns }, options));
   } else {
+    // Per output channel: the columns of a MatMul weight, the rows of a Gemm(transB=1) weight or a table.
     restored = dequantizeInt8(quantizeInt8(values, { rows, columns, axis: kind === 'matmul' ? 'per-column' : 'per-row' }));
   }
   return store(context, tensor.name ?? '', DATA_TYPE.float32, [rows, columns], bytesOf(restored));
+}
+
+/** A row-major [rows, columns] matrix transposed to [columns, rows]. */
+function transpose(matrix: Float32Array, rows: number, columns: number): Float32Array {
+  const result = new Float32Array(matrix.length);
+  for (let row = 0; row < rows; row++) for (let column = 0; column < columns; column++) result[column * rows + row] = matrix[row * columns + column]!;
+  return result;
 }
