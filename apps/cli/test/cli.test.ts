@@ -180,6 +180,37 @@ describe('gemma3n CLI', () => {
     expect(bad.stderr).toMatch(/--graph expects compat or optimized, got "fast"/);
   });
 
+  it('bench --synthetic tiny builds both folders once, runs all four rows and agrees with transformers.js on the compat folder', async () => {
+    const cacheDir = join(workDir, 'bench-cache');
+    const args = ['bench', '--synthetic', 'tiny', '--cache-dir', cacheDir, '--prompt-tokens', '24', '--new-tokens', '6', '--json'];
+    const first = await cli(args);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/RANDOM weights/);
+    expect(first.stderr).toMatch(/writing the compat tiny folder/);
+    const report = JSON.parse(first.stdout) as {
+      rows: { id: string; runtime: string; folder: string; loadMs: number; ttftMs: number; prefillTokensPerSecond: number; decodeTokensPerSecond: number; peakRssMiB: number; tokensMatchBaseline: boolean | null }[];
+      weightBytesPerDecodeToken: { compat: number; optimized: number };
+      memoryReadBandwidthGBps: number;
+    };
+    expect(report.rows.map((row) => row.id)).toEqual(['tjs-compat', 'ours-compat', 'ours-optimized', 'ours-optimized-ple']);
+    for (const row of report.rows) {
+      expect(row.loadMs).toBeGreaterThan(0);
+      expect(row.ttftMs).toBeGreaterThan(0);
+      expect(row.decodeTokensPerSecond).toBeGreaterThan(0);
+      expect(row.peakRssMiB).toBeGreaterThan(20);
+    }
+    // Greedy ids: ours equal transformers.js's on the same q4 folder; PLE rows from the file equal the graph's.
+    expect(report.rows[1]!.tokensMatchBaseline).toBe(true);
+    expect(report.rows[3]!.tokensMatchBaseline).toBe(true);
+    expect(report.memoryReadBandwidthGBps).toBeGreaterThan(0.5);
+    // The optimized decoder is smaller: no KV-head expansion, fused norms, no per-token hard-token projections.
+    expect(report.weightBytesPerDecodeToken.optimized).toBeLessThan(report.weightBytesPerDecodeToken.compat);
+    const second = await cli([...args, '--rows', 'ours-compat']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/writing the/);
+    expect((JSON.parse(second.stdout) as { rows: unknown[] }).rows).toHaveLength(1);
+  }, 240_000);
+
   it('rejects invalid sampling values with a message naming the option', async () => {
     const result = await cli(['run', '--model', modelDir, '--prompt', 'hi', '--top-p', '1.5']);
     expect(result.code).not.toBe(0);
