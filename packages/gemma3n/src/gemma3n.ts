@@ -19,6 +19,7 @@ import {
   type GenerationStream,
   loadDecoderRuntime,
   MediaEncoders,
+  type PleOffloadChoice,
   type PreparedMedia,
   streamTokens,
   type TokenTextDecoder,
@@ -50,6 +51,13 @@ export interface CreateGemma3nParams {
   tokenizer?: PromptTokenizer;
   /** Longest piece a prompt is prefilled in (default 512); bounds attention memory on long prompts. */
   prefillChunkSize?: number;
+  /**
+   * Read the per-layer embedding table per token from `onnx/embed_tokens_per_layer{suffix}.safetensors`
+   * (with `embed_tokens_text{suffix}.onnx`; `gemma3n offload-ple` makes them) instead of holding
+   * it in the embed session. `'auto'` (default): when both files are there and the table is at
+   * least 64 MiB; `true`: require them (a ModelFileError says how to make them); `false`: never.
+   */
+  pleOffload?: PleOffloadChoice;
   /** How images and audio files are read (the Node entry passes sharp and file reading). */
   mediaLoaders?: MediaLoaders;
   /** Preprocessing overrides on top of preprocessor_config.json, e.g. `{ image: { resample: 'bilinear' } }`. */
@@ -75,6 +83,7 @@ export async function createGemma3n(params: CreateGemma3nParams): Promise<Gemma3
     dtype: params.dtype,
     sessionOptions: params.sessionOptions,
     prefillChunkSize: params.prefillChunkSize,
+    pleOffload: params.pleOffload,
   });
   const defaults = await readGenerationDefaults(params.files, loaded.config);
   // The encoders open on the first prompt with media, so text-only use loads two files.

@@ -38,5 +38,6 @@ export {
   type SamplingOptions,
   type DtypeChoice,
   type OnnxDtype,
+  type PleOffloadChoice,
 } from '@gemma3n/decoder';
 export { BackendError, ConfigError, InputError, ModelFileError, UnsupportedError, registerBackend, type Backend, type ModelFiles } from '@gemma3n/core';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelFileError, parseGemma3nConfig } from '@gemma3n/core';
+import { InputError, ModelFileError, parseGemma3nConfig } from '@gemma3n/core';
 import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { offloadPerLayerEmbeddings } from '../../../convert/src/ple/index';
@@ -79,6 +79,10 @@ describe('OffloadedEmbedSession in DecoderRuntime', () => {
         'beside onnx/embed_tokens_quantized.onnx; make them with `gemma3n offload-ple <folder>` (or pass pleOffload: false to keep the table in the embed graph)',
     );
     expect(parseGemma3nConfig(JSON.parse(await readFile(join(folder, 'config.json'), 'utf8'))).text.vocabSizePerLayerInput).toBe(320);
+    // Anything but 'auto', true or false is refused, not read as "offload".
+    await expect(planPerLayerOffload(files, 'onnx/embed_tokens.onnx', 'on' as unknown as boolean)).rejects.toSatisfy(
+      (caught: unknown) => InputError.isInstance(caught) && (caught as Error).message === `pleOffload is "on"; expected 'auto', true or false`,
+    );
   });
 });
 

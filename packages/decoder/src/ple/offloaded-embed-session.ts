@@ -1,5 +1,5 @@
 import { Tensor } from 'onnxruntime-common';
-import { type ModelFiles, ModelFileError } from '@gemma3n/core';
+import { InputError, type ModelFiles, ModelFileError } from '@gemma3n/core';
 import type { ModelSession } from '../runtime/model-session';
 import { PerLayerTableReader, type PerLayerTableReaderOptions } from './per-layer-table-reader';
 
@@ -82,6 +82,9 @@ export async function planPerLayerOffload(
   choice: PleOffloadChoice = 'auto',
   options: PerLayerTableReaderOptions & { minimumTableBytes?: number } = {},
 ): Promise<PerLayerOffloadPlan | undefined> {
+  if (choice !== true && choice !== false && choice !== 'auto') {
+    throw new InputError({ field: 'pleOffload', value: choice, expected: "'auto', true or false" });
+  }
   if (choice === false) return undefined;
   const { textEmbedFile, tableFile } = offloadedEmbedFiles(embedFile);
   const present = await Promise.all([files.exists(textEmbedFile), files.exists(tableFile)]);
