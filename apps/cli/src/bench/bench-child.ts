@@ -37,7 +37,7 @@ export function processMemoryMiB(field: 'VmHWM' | 'VmRSS'): number {
 async function runGemma3n(request: BenchChildRequest): Promise<BenchChildResult> {
   const { Gemma3n } = await import('@gemma3n/gemma3n/node');
   const start = performance.now();
-  const model = await Gemma3n.load(request.dir, { dtype: request.dtype, pleOffload: request.pleOffload ?? 'auto' } as Parameters<typeof Gemma3n.load>[1]);
+  const model = await Gemma3n.load(request.dir, { dtype: request.dtype, pleOffload: request.pleOffload ?? 'auto' });
   const loadMs = performance.now() - start;
   const loadedRssMiB = processMemoryMiB('VmRSS');
   const begin = performance.now();
