@@ -2,3 +2,4 @@ export * from './backend/index';
 export * from './config/index';
 export * from './errors/index';
 export * from './model-files/index';
+export * from './ple/index';

@@ -3,20 +3,8 @@
  * (`embed_tokens_per_layer{suffix}.safetensors`) and the embed graph without it
  * (`embed_tokens_text{suffix}.onnx`), from a checkpoint or from an existing embed_tokens*.onnx.
  */
-export {
-  PER_LAYER_TABLE_DATA_ALIGNMENT,
-  PER_LAYER_TABLE_FORMAT,
-  PER_LAYER_TABLE_TENSOR,
-  PER_LAYER_TABLE_VERSION,
-  dataBytes,
-  encodePerLayerTableHeader,
-  perLayerTableLayout,
-  perLayerTableMetadata,
-  type PerLayerDataType,
-  type PerLayerScaleType,
-  type PerLayerTableLayout,
-  type PerLayerTableLayoutParams,
-} from './per-layer-table-layout';
+// The file's record layout and header (perLayerTableLayout, encodePerLayerTableHeader, …) are
+// defined once, in @gemma3n/core, which the writers below use.
 export {
   PER_LAYER_BLOCK_SIZE,
   PER_LAYER_TABLE_ENCODINGS,

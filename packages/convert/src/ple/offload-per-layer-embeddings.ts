@@ -1,11 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFileError, parseGemma3nConfig } from '@gemma3n/core';
+import { ModelFileError, parseGemma3nConfig, type PerLayerTableLayout } from '@gemma3n/core';
 import { findPerLayerTable } from './find-per-layer-table';
 import { OnnxInitializerReader } from './onnx-initializer-reader';
 import type { PerLayerTableEncoding } from './per-layer-table-encoders';
 import { writePerLayerTableFile } from './per-layer-table-file-writer';
-import type { PerLayerTableLayout } from './per-layer-table-layout';
 import { perLayerRecordSource } from './per-layer-table-records';
 import { writeTextEmbedGraph } from './write-text-embed-graph';
 import { perLayerTableFileName, textEmbedFileName } from './write-per-layer-table';

@@ -1,4 +1,4 @@
-import { perLayerTableLayout, type PerLayerTableLayout } from './per-layer-table-layout';
+import { perLayerTableLayout, type PerLayerTableLayout } from '@gemma3n/core';
 
 /**
  * How a float table (a checkpoint's, or an fp32/fp16 embed graph's) is stored:

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { encodePerLayerTableHeader, type PerLayerTableLayout } from './per-layer-table-layout';
+import { encodePerLayerTableHeader, type PerLayerTableLayout } from '@gemma3n/core';
 
 /**
  * Writes a per-layer table file row block by row block, in order, under a temporary name;

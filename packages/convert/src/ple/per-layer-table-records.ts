@@ -1,9 +1,8 @@
-import { UnsupportedError } from '@gemma3n/core';
+import { PER_LAYER_SCALE_BYTES, perLayerDataBytes, perLayerTableLayout, type PerLayerDataType, type PerLayerTableLayout, UnsupportedError } from '@gemma3n/core';
 import { float16BitsToFloat32 } from '../safetensors/float-conversions';
 import type { FoundPerLayerTable, PerLayerTableForm } from './find-per-layer-table';
 import { OnnxInitializerReader, TENSOR_TYPES } from './onnx-initializer-reader';
 import { encodePerLayerRows, layoutForEncoding, type PerLayerTableEncoding } from './per-layer-table-encoders';
-import { dataBytes, perLayerTableLayout, SCALE_BYTES, type PerLayerDataType, type PerLayerTableLayout } from './per-layer-table-layout';
 
 /**
  * The layout a found table is stored in, and its records a block of rows at a time. Quantized
@@ -68,8 +67,8 @@ async function quantizedRecordSource(
     const implicitZeroPoint = dataType === 'uint8' ? 128 : dataType === 'uint4' ? 8 : 0;
     const layout = perLayerTableLayout({ ...base, dataType, blockSize: form.blockSize, scaleType, zeroPoints: form.zeroPoints ? 'stored' : implicitZeroPoint });
     const blocks = layout.blocksPerRow;
-    const rowDataBytes = dataBytes(dataType, width);
-    const scaleBytes = SCALE_BYTES[scaleType];
+    const rowDataBytes = perLayerDataBytes(dataType, width);
+    const scaleBytes = PER_LAYER_SCALE_BYTES[scaleType];
     return {
       layout,
       records: async (first, count) => {
@@ -98,7 +97,7 @@ async function wholeRowSource(
 ): Promise<PerLayerRecordSource> {
   const scaleTensor = form.kind === 'dequantize-linear' ? form.scale : form.scales;
   const scaleType = scaleTensor.dataType === TENSOR_TYPES.float16 ? 'float16' : 'float32';
-  const scaleBytes = SCALE_BYTES[scaleType];
+  const scaleBytes = PER_LAYER_SCALE_BYTES[scaleType];
   // DequantizeLinear's zero point defaults to 0, like the row-scaled form's.
   const zeroPoint = form.kind === 'dequantize-linear' && form.zeroPoint !== undefined ? (await reader.numbers(form.zeroPoint))[0]! : 0;
   const layout = perLayerTableLayout({ ...base, dataType, blockSize: width, scaleType, zeroPoints: zeroPoint });

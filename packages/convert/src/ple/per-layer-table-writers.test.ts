@@ -2,13 +2,12 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelFileError, parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
+import { ModelFileError, parseGemma3nConfig, perLayerTableLayout, UnsupportedError } from '@gemma3n/core';
 import { randomCheckpointWeights, TINY_TEXT_SHAPES } from '../checkpoint/index';
 import { writeOnnxModel } from '../onnx/onnx-model-file';
 import { buildEmbedTokensGraph } from '../text/embed-tokens-graph';
 import { encodePerLayerRows, float32ToFloat16Bits, layoutForEncoding } from './per-layer-table-encoders';
 import { PerLayerTableFileWriter } from './per-layer-table-file-writer';
-import { perLayerTableLayout } from './per-layer-table-layout';
 import { offloadPerLayerEmbeddings, runOffloadPleCommand } from './offload-per-layer-embeddings';
 import { perLayerTableFileName, textEmbedFileName, writePerLayerTableFromCheckpoint } from './write-per-layer-table';
 

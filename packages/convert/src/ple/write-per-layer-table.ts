@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import type { Gemma3nConfig } from '@gemma3n/core';
+import type { Gemma3nConfig, PerLayerTableLayout } from '@gemma3n/core';
 import { readTensorRows, type TensorSource } from '../tensor-source';
 import { textWeightNames } from '../text/text-weight-names';
 import { encodePerLayerRows, layoutForEncoding, type PerLayerTableEncoding } from './per-layer-table-encoders';
 import { writePerLayerTableFile } from './per-layer-table-file-writer';
-import type { PerLayerTableLayout } from './per-layer-table-layout';
 import { OnnxInitializerReader } from './onnx-initializer-reader';
 import { writeTextEmbedGraph } from './write-text-embed-graph';
 

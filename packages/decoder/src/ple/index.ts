@@ -2,13 +2,13 @@
  * PLE offload, runtime side: the per-layer embedding table read per token from a row file
  * through ModelFiles ranges (browser-safe), instead of held inside the embed_tokens session.
  */
+// The file's layout and header are defined once, in @gemma3n/core; re-exported here as before.
 export {
   MAX_PER_LAYER_TABLE_HEADER_BYTES,
   PER_LAYER_TABLE_DATA_ALIGNMENT,
   PER_LAYER_TABLE_FORMAT,
   PER_LAYER_TABLE_TENSOR,
   PER_LAYER_TABLE_VERSION,
-  decodePerLayerRecord,
   encodePerLayerTableHeader,
   parsePerLayerTableHeader,
   perLayerTableLayout,
@@ -17,7 +17,8 @@ export {
   type PerLayerTableHeader,
   type PerLayerTableLayout,
   type PerLayerTableLayoutParams,
-} from './per-layer-table-format';
+} from '@gemma3n/core';
+export { decodePerLayerRecord } from './per-layer-record-decoder';
 export { PerLayerTableReader, type PerLayerTableReaderOptions, type PerLayerTableReaderStats } from './per-layer-table-reader';
 export {
   DEFAULT_MINIMUM_OFFLOAD_BYTES,

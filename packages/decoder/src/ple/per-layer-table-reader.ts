@@ -1,10 +1,5 @@
-import { InputError, type ModelFiles, ModelFileError } from '@gemma3n/core';
-import {
-  decodePerLayerRecord,
-  parsePerLayerTableHeader,
-  perLayerTableHeaderLength,
-  type PerLayerTableLayout,
-} from './per-layer-table-format';
+import { InputError, type ModelFiles, ModelFileError, parsePerLayerTableHeader, perLayerTableHeaderLength, type PerLayerTableLayout } from '@gemma3n/core';
+import { decodePerLayerRecord } from './per-layer-record-decoder';
 
 export interface PerLayerTableReaderOptions {
   /**
@@ -36,7 +31,7 @@ export interface PerLayerTableReaderStats {
 }
 
 /**
- * Reads rows of a per-layer embedding table file (per-layer-table-format.ts) through
+ * Reads rows of a per-layer embedding table file (`@gemma3n/core`'s per-layer-table-layout.ts) through
  * `ModelFiles` positioned reads — a file handle in Node, HTTP Range requests in browsers — so
  * the 2 GB table never sits in memory. `read(ids)` returns exactly the `per_layer_inputs` rows
  * the embed graph would, `[S, L, P]` float32.

@@ -1,9 +1,4 @@
 /**
- * Writer-side copy of the layout rules of `@gemma3n/decoder`'s `ple/per-layer-table-format.ts`
- * (the reader). The two packages do not depend on each other, so the rules live in both; a
- * decoder test reads files written with this copy, for every data type, and checks the layouts
- * agree.
- *
  * The per-layer embedding (PLE) table file: Gemma 3n's `embed_tokens_per_layer` table kept on
  * disk and read one row per token, instead of living inside the `embed_tokens` ONNX session
  * (2 GB at q8 for E2B, 8 GB at fp32).
@@ -24,6 +19,9 @@
  * low nibble first (as ONNX int4/uint4 and GatherBlockQuantized store it); zero points are never
  * packed. `zero_points` is `"stored"` or one integer used for every block (GatherBlockQuantized's
  * implicit 128 / 8 for uint8 data, 0 for symmetric int8).
+ *
+ * The one definition of the format: `@gemma3n/convert` writes files with it, `@gemma3n/decoder`
+ * reads them (its record decoder is `ple/per-layer-record-decoder.ts`). Pure code, browser-safe.
  */
 export const PER_LAYER_TABLE_FORMAT = 'gemma3n-per-layer-embeddings';
 export const PER_LAYER_TABLE_VERSION = '1';
@@ -75,8 +73,10 @@ export interface PerLayerTableLayout {
   source: string;
 }
 
-const DATA_TYPES: readonly PerLayerDataType[] = ['float32', 'float16', 'int8', 'uint8', 'int4', 'uint4'];
-export const SCALE_BYTES: Record<PerLayerScaleType, number> = { float32: 4, float16: 2 };
+/** Every data type a record may hold. */
+export const PER_LAYER_DATA_TYPES: readonly PerLayerDataType[] = ['float32', 'float16', 'int8', 'uint8', 'int4', 'uint4'];
+/** Bytes of one stored scale. */
+export const PER_LAYER_SCALE_BYTES: Record<PerLayerScaleType, number> = { float32: 4, float16: 2 };
 /** The integer range of each quantized type (zero points must lie in it). */
 const INTEGER_RANGES: Partial<Record<PerLayerDataType, [number, number]>> = {
   int8: [-128, 127],
@@ -85,12 +85,12 @@ const INTEGER_RANGES: Partial<Record<PerLayerDataType, [number, number]>> = {
   uint4: [0, 15],
 };
 
-export function isQuantizedDataType(type: PerLayerDataType): boolean {
+export function isQuantizedPerLayerDataType(type: PerLayerDataType): boolean {
   return type !== 'float32' && type !== 'float16';
 }
 
 /** Bytes of `count` values of `type` (4-bit values packed two per byte). */
-export function dataBytes(type: PerLayerDataType, count: number): number {
+export function perLayerDataBytes(type: PerLayerDataType, count: number): number {
   if (type === 'float32') return count * 4;
   if (type === 'float16') return count * 2;
   if (type === 'int4' || type === 'uint4') return Math.ceil(count / 2);
@@ -105,10 +105,10 @@ export function perLayerTableLayout(params: PerLayerTableLayoutParams): PerLayer
   for (const [name, value] of [['rows', params.rows], ['numLayers', params.numLayers], ['layerWidth', params.layerWidth]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) problem(`${name} must be a positive integer, got ${value}`);
   }
-  if (!DATA_TYPES.includes(params.dataType)) problem(`unknown data type ${String(params.dataType)}`);
+  if (!PER_LAYER_DATA_TYPES.includes(params.dataType)) problem(`unknown data type ${String(params.dataType)}`);
   if (!Number.isFinite(params.outputScale)) problem(`outputScale must be a finite number, got ${params.outputScale}`);
   const rowWidth = params.numLayers * params.layerWidth;
-  const quantized = isQuantizedDataType(params.dataType);
+  const quantized = isQuantizedPerLayerDataType(params.dataType);
   if ((params.dataType === 'int4' || params.dataType === 'uint4') && rowWidth % 2 !== 0) {
     problem(`4-bit rows must hold an even number of values, got ${rowWidth}`);
   }
@@ -121,7 +121,7 @@ export function perLayerTableLayout(params: PerLayerTableLayoutParams): PerLayer
     if (!Number.isSafeInteger(blockSize) || blockSize < 1) problem(`blockSize must be a positive integer, got ${blockSize}`);
     blocksPerRow = Math.ceil(rowWidth / blockSize);
     scaleType = params.scaleType ?? 'float32';
-    if (!(scaleType in SCALE_BYTES)) problem(`unknown scale type ${String(scaleType)}`);
+    if (!(scaleType in PER_LAYER_SCALE_BYTES)) problem(`unknown scale type ${String(scaleType)}`);
     zeroPoints = params.zeroPoints ?? 0;
     if (zeroPoints !== 'stored') {
       const [low, high] = INTEGER_RANGES[params.dataType]!;
@@ -131,10 +131,10 @@ export function perLayerTableLayout(params: PerLayerTableLayoutParams): PerLayer
     }
   }
   const scalesOffset = 0;
-  const zeroPointsOffset = scalesOffset + (quantized ? blocksPerRow * SCALE_BYTES[scaleType as PerLayerScaleType] : 0);
+  const zeroPointsOffset = scalesOffset + (quantized ? blocksPerRow * PER_LAYER_SCALE_BYTES[scaleType as PerLayerScaleType] : 0);
   const dataOffset = zeroPointsOffset + (zeroPoints === 'stored' ? blocksPerRow : 0);
   // Records are padded to 4 bytes so float32 scales of every record stay 4-byte aligned.
-  const recordBytes = Math.ceil((dataOffset + dataBytes(params.dataType, rowWidth)) / 4) * 4;
+  const recordBytes = Math.ceil((dataOffset + perLayerDataBytes(params.dataType, rowWidth)) / 4) * 4;
   return {
     rows: params.rows,
     numLayers: params.numLayers,
