@@ -276,8 +276,8 @@ view.microphoneButton.addEventListener('click', () => {
   void attach(async () => audioAttachment(await stop(), 'recording'));
 });
 
-// Ending the worker before the page goes lets the browser free the model's memory at once; a
-// reload that left a threaded wasm worker to be torn down with the page hung in the browser test.
+// Ending the worker before the page goes lets the browser free the model's memory (and its OPFS
+// handles) at once instead of with the page.
 window.addEventListener('pagehide', () => client.terminate());
 
 installTestHooks({ view, record, refreshCacheList, measureMemory, clearCache: () => client.clearCache().then(() => undefined) });

@@ -109,7 +109,7 @@ async function loadModel(page: Page, backend: 'wasm' | 'webgpu'): Promise<TestRe
 
 async function generate(page: Page): Promise<TestRecord['generations'][number]> {
   const before = (await record(page)).generations.length;
-  await page.evaluate(({ text, maxNewTokens }) => window.__gemma3nTest!.send({ text, maxNewTokens, greedy: true }), { text: prompt, maxNewTokens });
+  await withTimeout('pressing Send', page.evaluate(({ text, maxNewTokens }) => window.__gemma3nTest!.send({ text, maxNewTokens, greedy: true }), { text: prompt, maxNewTokens }));
   await waitForRecord(
     page,
     (current) => {
@@ -124,9 +124,6 @@ async function generate(page: Page): Promise<TestRecord['generations'][number]> 
   return generation;
 }
 
-/** The cached-reload and resume tests (see the note above them). */
-const reloadTests = process.env.GEMMA3N_WEB_RELOAD_TESTS === '1';
-
 function describeBackend(backend: 'wasm' | 'webgpu'): void {
   describe(`the app in Chromium on ${backend}`, () => {
     let browser: Browser;
@@ -138,25 +135,38 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       // One context for both loads: OPFS persists across a reload within it.
       const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
       page = await context.newPage();
-      page.on('console', (message) => {
-        pageLog.push(`[${message.type()}] ${message.text()}`);
-        if (process.env.GEMMA3N_WEB_DEBUG === '1') console.log(`[page ${message.type()}] ${message.text()}`);
-      });
-      page.on('pageerror', (error) => pageLog.push(`[pageerror] ${error.message}`));
+      listen(page);
       await page.goto(`${server.origin}/`);
     });
 
+    function listen(target: Page): void {
+      const note = (text: string): void => {
+        pageLog.push(text);
+        debug(text);
+      };
+      target.on('console', (message) => note(`[${message.worker() === null ? 'page' : 'worker'} ${message.type()}] ${message.text()}`));
+      target.on('pageerror', (error) => note(`[pageerror] ${error.message}`));
+      target.on('worker', (worker) => {
+        note(`[worker started] ${worker.url()}`);
+        worker.on('close', () => note(`[worker closed] ${worker.url()}`));
+      });
+      target.on('crash', () => note('[page crashed]'));
+      target.on('close', () => note('[page closed]'));
+    }
+
     /**
      * A fresh page load of the app in the same browser profile (same origin storage, so the same
-     * OPFS): the old page is closed and a new one opened. \`page.reload()\` of a page whose worker
-     * runs threaded wasm hung now and then in this Chromium (the navigation never finished).
+     * OPFS): a reload of the page, or the page closed and a new one opened.
      */
-    async function reopen(): Promise<void> {
+    async function reopen(how: 'reload' | 'new-page'): Promise<void> {
+      if (how === 'reload') {
+        await withTimeout('reloading the page', page.reload());
+        return;
+      }
       const context = page.context();
       await withTimeout('closing the page', page.close());
       page = await context.newPage();
-      page.on('console', (message) => pageLog.push(`[${message.type()}] ${message.text()}`));
-      page.on('pageerror', (error) => pageLog.push(`[pageerror] ${error.message}`));
+      listen(page);
       await withTimeout('opening the app', page.goto(`${server.origin}/`));
     }
 
@@ -202,7 +212,7 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
           `ttft ${generation.result!.ttftMs.toFixed(0)} ms); engine ${JSON.stringify(info.adapter ?? { threads: info.wasmThreads })}`,
       );
       // The full memory read-out (measureUserAgentSpecificMemory, cross-origin isolated pages only).
-      await page.evaluate(() => window.__gemma3nTest!.measureMemory());
+      await withTimeout('measuring memory', page.evaluate(() => window.__gemma3nTest!.measureMemory()), 120_000);
       const measured = await record(page);
       expect(measured.memoryMeasuring).toBe(false);
       expect(measured.memory!.measuredBytes).toBeGreaterThan(modelBytes);
@@ -212,13 +222,8 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       debug('screenshot taken');
     });
 
-    // Known open problem: after a new page load in the same profile, the page intermittently
-    // stops answering playwright calls (every run on WebGPU so far, some runs on WASM), so this
-    // test and the resume test after it run only with GEMMA3N_WEB_RELOAD_TESTS=1 until it is fixed.
-    it.runIf(reloadTests)('after a new page load, loads from the cache with zero model-file requests and generates the same tokens', async () => {
-      debug('reloading');
-      await reopen();
-      debug('reloaded');
+    it('after a page reload, loads from the cache with zero model-file requests and generates the same tokens', async () => {
+      await reopen('reload');
       server.modelRequests.length = 0;
       const started = Date.now();
       const loaded = await loadModel(page, backend);
@@ -227,7 +232,7 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       expect(loaded.loaded!.downloadedBytes).toBe(0);
       expect(loaded.loaded!.totalBytes).toBe(modelBytes);
       expect(loaded.lastProgress?.source).toBe('cache');
-      await page.evaluate(() => window.__gemma3nTest!.refreshCacheList());
+      await withTimeout('listing the cache', page.evaluate(() => window.__gemma3nTest!.refreshCacheList()));
       const cache = (await record(page)).cache!;
       expect(cache.store).toBe('opfs');
       expect(cache.models).toEqual([
@@ -239,9 +244,9 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       console.log(`${backend}: cached load ${loadMs} ms (${loaded.loaded!.loadMs} ms in the worker), 0 model requests`);
     });
 
-    it.runIf(reloadTests)('continues an interrupted download with a Range request after clearing the cache', async () => {
-      await page.evaluate(() => window.__gemma3nTest!.clearCache());
-      await reopen();
+    it('in a new page, continues an interrupted download with a Range request after clearing the cache', async () => {
+      await withTimeout('clearing the cache', page.evaluate(() => window.__gemma3nTest!.clearCache()));
+      await reopen('new-page');
       server.modelRequests.length = 0;
       const cutAt = 100_000;
       server.interruptNext('onnx/decoder_model_merged.onnx_data', cutAt);

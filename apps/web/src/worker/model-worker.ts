@@ -25,6 +25,8 @@ let chat: Gemma3nChat | undefined;
 let running: AbortController | undefined;
 let storePromise: Promise<ModelCacheStore> | undefined;
 
+/** Load steps on the console with the worker's clock: where a load stopped, when one does. */
+const trace = (text: string): void => console.debug(`[gemma3n worker ${performance.now().toFixed(0)} ms] ${text}`);
 function post(event: WorkerEvent): void {
   scope.postMessage(event);
 }
@@ -51,11 +53,11 @@ async function handle(request: WorkerRequest): Promise<void> {
       chat?.reset();
       return;
     case 'list-cache':
-      return guarded('cache', undefined, postCacheList);
+      return guarded('cache', request.id, () => postCacheList(request.id));
     case 'clear-cache':
-      return guarded('cache', undefined, async () => {
+      return guarded('cache', request.id, async () => {
         await clearCachedModels(await store(), request.modelKey);
-        await postCacheList();
+        await postCacheList(request.id);
       });
   }
 }
@@ -70,14 +72,15 @@ async function guarded(during: 'load' | 'generate' | 'cache', id: number | undef
   }
 }
 
-async function postCacheList(): Promise<void> {
+async function postCacheList(id: number): Promise<void> {
   const opened = await store();
   const models = await listCachedModels(opened);
-  post({ type: 'cache-list', store: opened.kind, models });
+  post({ type: 'cache-list', id, store: opened.kind, models });
 }
 
 async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<void> {
   const started = performance.now();
+  trace(`load of ${request.source.kind === 'url' ? request.source.baseUrl : request.source.name} on ${request.backend}`);
   await model?.dispose();
   model = undefined;
   chat = undefined;
@@ -87,6 +90,7 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
   let totalBytes = 0;
   if (request.source.kind === 'url') {
     const opened = await store();
+    trace(`store: ${opened.kind}`);
     storeName = opened.kind;
     const cached = new CachedModelFiles({
       baseUrl: request.source.baseUrl,
@@ -96,6 +100,7 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
     post({ type: 'stage', stage: 'downloading', message: `Fetching ${cached.location} (cached in ${opened.kind})` });
     const rawConfig = await cached.readJson<Record<string, unknown>>('config.json');
     const prefetched = await cached.prefetch(textModelFilePaths(rawConfig));
+    trace(`model files stored (${cached.downloadedBytes} bytes downloaded)`);
     totalBytes = prefetched.totalBytes;
     downloaded = () => cached.downloadedBytes;
     files = cached;
@@ -105,7 +110,9 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
   }
   post({ type: 'stage', stage: 'creating-sessions', message: `Opening the sessions on ${request.backend}` });
   const { backend, describe } = await makeBackend(request.backend, request.ortBaseUrl);
+  trace(`creating the sessions on ${request.backend}`);
   const loaded = await createGemma3n({ backend, files });
+  trace('sessions created');
   model = loaded;
   chat = loaded.chat();
   const info: LoadedInfo = {

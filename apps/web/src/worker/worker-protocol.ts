@@ -22,8 +22,9 @@ export type WorkerRequest =
   | { type: 'generate'; id: number; text: string; attachments: AttachmentPart[]; settings: GenerationSettings }
   | { type: 'stop' }
   | { type: 'reset-chat' }
-  | { type: 'list-cache' }
-  | { type: 'clear-cache'; modelKey?: string };
+  /** Cache requests carry an id: the reply names it, and the page can send it again to a new worker. */
+  | { type: 'list-cache'; id: number }
+  | { type: 'clear-cache'; id: number; modelKey?: string };
 
 export interface LoadedInfo {
   backend: BackendChoice;
@@ -74,5 +75,5 @@ export type WorkerEvent =
   | { type: 'loaded'; info: LoadedInfo }
   | { type: 'delta'; id: number; tokenId: number; text: string }
   | { type: 'done'; id: number; result: GenerationSummary }
-  | { type: 'cache-list'; store: string; models: CachedModelInfo[] }
+  | { type: 'cache-list'; id: number; store: string; models: CachedModelInfo[] }
   | { type: 'error'; id?: number; during: 'load' | 'generate' | 'cache'; name: string; message: string };
