@@ -14,7 +14,9 @@ import {
   type ModelFiles,
   openBrowserModelCacheStore,
   PickedFolderModelFiles,
+  UnsupportedError,
 } from '@gemma3n/core';
+import type { WebGpuAdapterReport } from '@gemma3n/backend-web';
 import { createGemma3n, type Gemma3n, type Gemma3nChat } from '@gemma3n/gemma3n';
 import { textModelFilePaths } from './model-file-paths';
 import type { AttachmentPart, BackendChoice, LoadedInfo, WorkerEvent, WorkerRequest } from './worker-protocol';
@@ -136,13 +138,22 @@ async function makeBackend(
   ortBaseUrl: string,
 ): Promise<{ backend: Backend; describe: () => Pick<LoadedInfo, 'executionProvider' | 'adapter' | 'wasmThreads'> }> {
   if (choice === 'webgpu') {
-    const { createAppWebGpuBackend } = await import('./webgpu-backend');
-    const backend = createAppWebGpuBackend({ wasmPaths: ortBaseUrl });
-    return { backend, describe: () => ({ executionProvider: 'webgpu', adapter: backend.adapterFacts() }) };
+    const { createWebGpuBackend } = await import('@gemma3n/backend-web');
+    // The KV cache stays on the GPU between steps (the package's default).
+    const backend = createWebGpuBackend({ wasmPaths: ortBaseUrl });
+    if (!(await backend.isAvailable())) {
+      throw new UnsupportedError({ feature: 'backend', value: 'webgpu', message: `WebGPU is not available here: ${backend.unavailableReason() ?? 'no adapter'}; choose WASM` });
+    }
+    return { backend, describe: () => ({ executionProvider: 'webgpu', adapter: adapterFacts(backend.adapter()) }) };
   }
   const { createWasmBackend } = await import('@gemma3n/backend-wasm');
   const backend = createWasmBackend({ wasmPaths: ortBaseUrl });
   return { backend, describe: () => ({ executionProvider: 'wasm', wasmThreads: backend.environment()?.numThreads }) };
+}
+
+function adapterFacts(report: WebGpuAdapterReport | undefined): LoadedInfo['adapter'] {
+  if (report === undefined) return undefined;
+  return { vendor: report.vendor, architecture: report.architecture, description: report.description, shaderF16: report.shaderF16 };
 }
 
 async function generate(id: number, text: string, attachments: AttachmentPart[], settings: Extract<WorkerRequest, { type: 'generate' }>['settings']): Promise<void> {
