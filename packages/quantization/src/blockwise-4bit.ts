@@ -129,10 +129,11 @@ export function quantizeMatMulNBitsColumns(
     throw new RangeError(`columns [${firstColumn}, ${firstColumn + count}) must lie within N = ${n}`);
   }
   const padded = new Float32Array(target.blocksPerColumn * options.blockSize);
+  const block = new Float32Array(options.blockSize);
   for (let index = 0; index < count; index++) {
     padded.fill(0);
     padded.set(columns.subarray(index * k, index * k + k));
-    quantizeSequence(padded, firstColumn + index, target, options);
+    quantizeSequence(padded, firstColumn + index, target, options, block);
   }
 }
 
@@ -299,9 +300,9 @@ function quantizeBlockInto(
   for (let index = 0; index < block.length; index++) block[index] = quantizeValue(block[index]!, scale, zeroPoint);
 }
 
-function quantizeSequence(padded: Float32Array, column: number, target: MatMulNBitsWeights, options: Blockwise4Options): void {
+/** Quantizes one column of W (zero-padded to whole blocks); `block` is scratch space of one block. */
+function quantizeSequence(padded: Float32Array, column: number, target: MatMulNBitsWeights, options: Blockwise4Options, block: Float32Array): void {
   const { blockSize, blocksPerColumn } = target;
-  const block = new Float32Array(blockSize);
   for (let blockIndex = 0; blockIndex < blocksPerColumn; blockIndex++) {
     block.set(padded.subarray(blockIndex * blockSize, (blockIndex + 1) * blockSize));
     quantizeBlockInto(block, options, target.scales, column * blocksPerColumn + blockIndex, target.zeroPoints, column * Math.ceil(blocksPerColumn / 2), blockIndex);
