@@ -1,8 +1,6 @@
 // Peak memory of the streamed pass: a synthetic model with one MatMul weight [K, N] and one
 // Gather table [V, D] in external data, quantized to q4 and q8 while memory is sampled.
 // Run after `npx tsup`:  SHAPE=K,N,V,D node --expose-gc scripts/measure-memory.mjs
-// LM_HEAD=gemm stores the weight as [N, K] and multiplies with Gemm(transB=1) instead (the
-// optimized profile's lm_head form).
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +9,10 @@ import { quantizeModelFile } from '../dist/node.js';
 const onnx = onnxProto.onnx;
 const dir = await mkdtemp(join(tmpdir(), 'qmem-'));
 const [K, N, V, D] = (process.env.SHAPE ?? "4096,8192,16384,2048").split(",").map(Number);
-const gemm = process.env.LM_HEAD === 'gemm';
 const handle = await open(join(dir, 'm.onnx_data'), 'w');
 const rows = 256;
 let offset = 0;
-for (const [r, c] of [gemm ? [N, K] : [K, N], [V, D]]) {
+for (const [r, c] of [[K, N], [V, D]]) {
   for (let first = 0; first < r; first += rows) {
     const chunk = new Float32Array(rows * c);
     for (let i = 0; i < chunk.length; i++) chunk[i] = Math.sin(i * 0.001 + first);
@@ -29,12 +26,10 @@ const graph = {
   name: 'g',
   node: [
     { opType: 'Gather', name: 'g', input: ['T', 'ids'], output: ['x'] },
-    gemm
-      ? { opType: 'Gemm', name: 'm', input: ['x', 'W'], output: ['y'], attribute: [{ name: 'transB', type: 2, i: 1 }] }
-      : { opType: 'MatMul', name: 'm', input: ['x', 'W'], output: ['y'] },
+    { opType: 'MatMul', name: 'm', input: ['x', 'W'], output: ['y'] },
   ],
   initializer: [
-    { name: 'W', dataType: 1, dims: gemm ? [N, K] : [K, N], dataLocation: 1, externalData: ext(0, K * N * 4) },
+    { name: 'W', dataType: 1, dims: [K, N], dataLocation: 1, externalData: ext(0, K * N * 4) },
     { name: 'T', dataType: 1, dims: [V, D], dataLocation: 1, externalData: ext(K * N * 4, V * D * 4) },
   ],
   input: [{ name: 'ids', type: { tensorType: { elemType: 7, shape: { dim: [{ dimValue: 1 }] } } } }],
