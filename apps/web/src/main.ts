@@ -14,7 +14,7 @@ const view = buildAppView(document.getElementById('app') as HTMLElement, {
 });
 if (parameters.get('backend') === 'webgpu') view.backendSelect.value = 'webgpu';
 
-const record: TestRecord = { status: 'idle', progressEvents: 0, generations: [], errors: [] };
+const record: TestRecord = { status: 'idle', progressEvents: 0, generations: [], errors: [], attachments: [] };
 // onnxruntime-web's .wasm/.mjs files are copied here by vite.config.ts.
 const ortBaseUrl = new URL('ort/', document.baseURI).href;
 const client = new ModelClient({ onEvent: onWorkerEvent }, ortBaseUrl);
@@ -103,7 +103,7 @@ async function send(): Promise<void> {
   renderAttachments();
   appendMessage(view.transcript, 'user', sentAttachments.length === 0 ? text : `${text}\n[${sentAttachments.map((item) => item.label).join(', ')}]`);
   streamingInto = appendMessage(view.transcript, 'model', '');
-  const entry: TestRecord['generations'][number] = { prompt: text, deltas: [] };
+  const entry: TestRecord['generations'][number] = { prompt: text, attachments: sentAttachments.map((item) => item.label), deltas: [] };
   record.generations.push(entry);
   const started = performance.now();
   try {
@@ -131,7 +131,12 @@ async function send(): Promise<void> {
 function showStats(result: GenerationSummary, wallMs: number): void {
   const generated = result.tokenIds.length;
   view.stats.speed.textContent = `${result.decodeTokensPerSecond.toFixed(1)} tok/s decode, ${result.prefillTokensPerSecond.toFixed(0)} tok/s prefill (${generated} tokens in ${formatMilliseconds(wallMs)})`;
-  view.stats.firstToken.textContent = formatMilliseconds(result.ttftMs);
+  const encoders = [
+    result.visionEncoderMs === undefined ? '' : `vision encoder ${formatMilliseconds(result.visionEncoderMs)}`,
+    result.audioEncoderMs === undefined ? '' : `audio encoder ${formatMilliseconds(result.audioEncoderMs)}`,
+  ].filter(Boolean);
+  view.stats.firstToken.textContent = formatMilliseconds(result.ttftMs) + (encoders.length === 0 ? '' : ` (${encoders.join(', ')})`);
+  for (const warning of result.warnings) appendMessage(view.transcript, 'error', warning);
 }
 
 function renderMemory(reading: MemoryReading): void {
@@ -189,6 +194,7 @@ async function refreshCacheList(): Promise<void> {
 }
 
 function renderAttachments(): void {
+  record.attachments = attachments.map((item) => item.label);
   view.attachments.replaceChildren(
     ...attachments.map((item, index) => {
       const chip = document.createElement('span');
@@ -203,12 +209,6 @@ function renderAttachments(): void {
       return chip;
     }),
   );
-  if (attachments.length > 0) {
-    const note = document.createElement('span');
-    note.className = 'note warn';
-    note.textContent = 'The runtime rejects images and audio today; sending shows its error.';
-    view.attachments.append(note);
-  }
 }
 
 async function attach(make: () => Promise<PendingAttachment>): Promise<void> {

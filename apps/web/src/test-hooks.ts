@@ -8,7 +8,9 @@ export interface TestRecord {
   loaded?: LoadedInfo;
   progressEvents: number;
   lastProgress?: Extract<WorkerEvent, { type: 'progress' }>;
-  generations: { prompt: string; deltas: { tokenId: number; text: string }[]; result?: GenerationSummary; error?: string }[];
+  generations: { prompt: string; attachments: string[]; deltas: { tokenId: number; text: string }[]; result?: GenerationSummary; error?: string }[];
+  /** Labels of the attachments waiting to go with the next message. */
+  attachments: string[];
   errors: string[];
   cache?: { store: string; models: CachedModelInfo[] };
   memory?: MemoryReading;

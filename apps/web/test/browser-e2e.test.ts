@@ -8,6 +8,8 @@ import { makeTinyModel } from '@gemma3n/convert';
 import { Gemma3n } from '@gemma3n/gemma3n/node';
 import type { TestRecord } from '../src/test-hooks';
 import { launchChromium } from './chromium-launch';
+import { encodePng } from './encode-png';
+import { encodeWav } from './encode-wav';
 import { type ModelTestServer, startModelTestServer } from './model-test-server';
 
 const appFolder = fileURLToPath(new URL('../dist', import.meta.url));
@@ -23,6 +25,13 @@ let modelFileCount: number;
 /** What onnxruntime-node generates greedily for the same model and prompt. */
 let reference: { tokenIds: number[]; streamedIds: number[]; text: string };
 let server: ModelTestServer;
+
+/** The media prompt: a tiny-multimodal folder, a 96×96 PNG (the tower's size) and a 1 s WAV at 44.1 kHz. */
+const mediaPrompt = 'What do you see and hear?';
+let mediaFolder: string;
+let mediaServer: ModelTestServer;
+let mediaFiles: { png: Buffer; wav: Buffer };
+let mediaReference: { tokenIds: number[]; streamedIds: number[] };
 
 async function folderFiles(folder: string): Promise<{ path: string; bytes: number }[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
@@ -46,11 +55,36 @@ beforeAll(async () => {
   modelBytes = files.reduce((sum, file) => sum + file.bytes, 0);
   modelFileCount = files.length;
   server = await startModelTestServer({ appFolder, modelFolder });
+
+  mediaFolder = await mkdtemp(join(tmpdir(), 'gemma3n-web-e2e-media-'));
+  await makeTinyModel(mediaFolder, { shape: 'tiny-multimodal', seed: 3, overwrite: true });
+  const width = 96;
+  const height = 96;
+  const pixels = Uint8Array.from({ length: width * height * 3 }, (_, index) => (index * 7 + Math.floor(index / (width * 3)) * 13) % 256);
+  const samples = Float32Array.from({ length: 44_100 }, (_, index) => 0.3 * Math.sin((2 * Math.PI * 440 * index) / 44_100));
+  mediaFiles = { png: encodePng({ width, height, data: pixels }), wav: encodeWav(samples, 44_100) };
+  const mediaModel = await Gemma3n.load(mediaFolder);
+  // The same parts the app sends: image pixels (the browser decodes the PNG to these), the WAV bytes, the text.
+  const mediaStream = mediaModel.chat().stream(
+    [
+      { type: 'image', image: { width, height, channels: 3, data: pixels } },
+      { type: 'audio', audio: new Uint8Array(mediaFiles.wav) },
+      { type: 'text', text: mediaPrompt },
+    ],
+    { doSample: false, maxNewTokens },
+  );
+  const mediaStreamedIds: number[] = [];
+  for await (const delta of mediaStream) mediaStreamedIds.push(delta.tokenId);
+  mediaReference = { tokenIds: (await mediaStream.result).tokenIds, streamedIds: mediaStreamedIds };
+  await mediaModel.dispose();
+  mediaServer = await startModelTestServer({ appFolder, modelFolder: mediaFolder });
 });
 
 afterAll(async () => {
   await server?.close();
+  await mediaServer?.close();
   if (modelFolder !== undefined) await rm(modelFolder, { recursive: true, force: true });
+  if (mediaFolder !== undefined) await rm(mediaFolder, { recursive: true, force: true });
 });
 
 /** page.evaluate has no timeout of its own; a page that stops answering fails the test instead of hanging it. */
@@ -96,10 +130,10 @@ async function waitForStatus(page: Page, timeoutMs: number): Promise<TestRecord>
   return waitForRecord(page, (current) => current.status === 'ready' || current.status === 'error', timeoutMs, 'the load to end');
 }
 
-async function loadModel(page: Page, backend: 'wasm' | 'webgpu'): Promise<TestRecord> {
+async function loadModel(page: Page, backend: 'wasm' | 'webgpu', url = server.modelUrl): Promise<TestRecord> {
   await page.waitForFunction(() => window.__gemma3nTest !== undefined);
   debug(`loading on ${backend}`);
-  await withTimeout('pressing Load', page.evaluate(({ url, backend }) => window.__gemma3nTest!.load({ url, backend }), { url: server.modelUrl, backend }));
+  await withTimeout('pressing Load', page.evaluate(({ url, backend }) => window.__gemma3nTest!.load({ url, backend }), { url, backend }));
   // The status leaves 'idle' synchronously on click; then wait for the end of the load.
   const loaded = await waitForStatus(page, Number(process.env.GEMMA3N_WEB_TIMEOUT_MS ?? 240_000));
   expect(loaded.errors).toEqual([]);
@@ -107,9 +141,9 @@ async function loadModel(page: Page, backend: 'wasm' | 'webgpu'): Promise<TestRe
   return loaded;
 }
 
-async function generate(page: Page): Promise<TestRecord['generations'][number]> {
+async function generate(page: Page, text = prompt): Promise<TestRecord['generations'][number]> {
   const before = (await record(page)).generations.length;
-  await withTimeout('pressing Send', page.evaluate(({ text, maxNewTokens }) => window.__gemma3nTest!.send({ text, maxNewTokens, greedy: true }), { text: prompt, maxNewTokens }));
+  await withTimeout('pressing Send', page.evaluate(({ text, maxNewTokens }) => window.__gemma3nTest!.send({ text, maxNewTokens, greedy: true }), { text, maxNewTokens }));
   await waitForRecord(
     page,
     (current) => {
@@ -260,6 +294,31 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       expect(loaded.loaded!.downloadedBytes).toBe(modelBytes);
       const generation = await generate(page);
       expect(generation.result!.tokenIds).toEqual(reference.tokenIds);
+    });
+
+    it('attaches a PNG and a WAV through the file inputs and streams the greedy tokens onnxruntime-node generates for them', async () => {
+      await withTimeout('opening the app', page.goto(`${mediaServer.origin}/`));
+      await loadModel(page, backend, mediaServer.modelUrl);
+      await page.setInputFiles('#image-input', { name: 'pattern.png', mimeType: 'image/png', buffer: mediaFiles.png });
+      await page.setInputFiles('#audio-input', { name: 'tone.wav', mimeType: 'audio/wav', buffer: mediaFiles.wav });
+      const attached = await waitForRecord(page, (current) => current.attachments.length === 2, 30_000, 'the two attachments');
+      expect(attached.attachments).toEqual(['pattern.png (96×96)', 'tone.wav (1.0 s WAV at 44100 Hz)']);
+      mediaServer.modelRequests.length = 0;
+      const started = Date.now();
+      const generation = await generate(page, mediaPrompt);
+      expect(generation.attachments).toHaveLength(2);
+      expect(generation.deltas.map((delta) => delta.tokenId)).toEqual(mediaReference.streamedIds);
+      expect(generation.result!.tokenIds).toEqual(mediaReference.tokenIds);
+      expect(generation.result!.visionEncoderMs).toBeGreaterThan(0);
+      expect(generation.result!.audioEncoderMs).toBeGreaterThan(0);
+      // The encoders were fetched (and cached) on the first media prompt.
+      const encoderPaths = new Set(mediaServer.modelRequests.filter((request) => request.method === 'GET').map((request) => request.path));
+      expect([...encoderPaths].filter((path) => /encoder/.test(path)).sort()).toEqual(expect.arrayContaining(['onnx/audio_encoder.onnx', 'onnx/vision_encoder.onnx']));
+      const result = generation.result!;
+      console.log(
+        `${backend}: image + audio prompt (${result.promptTokens} tokens) in ${Date.now() - started} ms, vision encoder ${result.visionEncoderMs!.toFixed(0)} ms, ` +
+          `audio encoder ${result.audioEncoderMs!.toFixed(0)} ms, decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s`,
+      );
     });
   });
 }

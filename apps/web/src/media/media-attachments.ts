@@ -1,30 +1,48 @@
+import { decodeAudioInBrowser, readWav } from '@gemma3n/audio';
 import type { AttachmentPart } from '../worker/worker-protocol';
-import { decodeAudioTo16k, MODEL_SAMPLE_RATE } from './resample-audio';
+
+/** The rate Gemma 3n's audio feature extractor takes. */
+export const MODEL_SAMPLE_RATE = 16_000;
 
 /** A picked, pasted, photographed or recorded attachment waiting to be sent. */
 export interface PendingAttachment {
   part: AttachmentPart;
   /** What the chip shows. */
   label: string;
-  /** The image, or the 16 kHz mono samples, kept for when the runtime takes media. */
-  data: Blob | Float32Array;
 }
 
+/** An image as its encoded bytes; the worker decodes it (createImageBitmap) and the runtime resizes it. */
 export async function imageAttachment(blob: Blob, name: string): Promise<PendingAttachment> {
   const bitmap = await createImageBitmap(blob);
   const label = `${name} (${bitmap.width}×${bitmap.height})`;
   bitmap.close();
-  return { part: { type: 'image', name }, label, data: blob };
+  return { part: { type: 'image', name, image: blob }, label };
 }
 
+/**
+ * A clip for the model. A WAV file goes as its bytes: the runtime reads it and resamples it to
+ * 16 kHz with `@gemma3n/audio`'s resampler, exactly as in Node. Anything else (MP3, Ogg, the
+ * microphone's WebM/Opus) is decoded by the browser straight to 16 kHz mono.
+ */
 export async function audioAttachment(blob: Blob, name: string): Promise<PendingAttachment> {
-  const samples = await decodeAudioTo16k(await blob.arrayBuffer());
-  const seconds = samples.length / MODEL_SAMPLE_RATE;
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (isWav(bytes)) {
+    const wav = readWav(bytes);
+    const seconds = wav.samples.length / wav.sampleRate;
+    return { part: { type: 'audio', name, audio: bytes }, label: `${name} (${seconds.toFixed(1)} s WAV at ${wav.sampleRate} Hz)` };
+  }
+  const decoded = await decodeAudioInBrowser(bytes, { sampleRate: MODEL_SAMPLE_RATE });
+  const seconds = decoded.samples.length / decoded.sampleRate;
   return {
-    part: { type: 'audio', name, sampleRate: MODEL_SAMPLE_RATE, samples: samples.length },
+    part: { type: 'audio', name, audio: { samples: decoded.samples, sampleRate: decoded.sampleRate } },
     label: `${name} (${seconds.toFixed(1)} s at 16 kHz)`,
-    data: samples,
   };
+}
+
+/** A RIFF/WAVE header. */
+export function isWav(bytes: Uint8Array): boolean {
+  const tag = (offset: number): string => String.fromCharCode(...bytes.subarray(offset, offset + 4));
+  return bytes.length >= 12 && tag(0) === 'RIFF' && tag(8) === 'WAVE';
 }
 
 /** One frame from the first camera. */

@@ -67,10 +67,10 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
   const maxTokensInput = element('input', { id: 'max-tokens', type: 'number', min: '1', max: '4096', value: '64' });
 
   const attachImageButton = element('button', { id: 'attach-image', class: 'small' }, 'Image…');
-  const imageInput = element('input', { type: 'file', accept: 'image/*', hidden: '' });
+  const imageInput = element('input', { id: 'image-input', type: 'file', accept: 'image/*', multiple: '', hidden: '' });
   const cameraButton = element('button', { id: 'camera', class: 'small' }, 'Camera');
   const attachAudioButton = element('button', { id: 'attach-audio', class: 'small' }, 'Audio…');
-  const audioInput = element('input', { type: 'file', accept: 'audio/*', hidden: '' });
+  const audioInput = element('input', { id: 'audio-input', type: 'file', accept: 'audio/*', multiple: '', hidden: '' });
   const microphoneButton = element('button', { id: 'microphone', class: 'small' }, 'Record');
   const attachments = element('div', { id: 'attachments' });
 

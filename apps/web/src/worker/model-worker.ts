@@ -17,7 +17,7 @@ import {
   UnsupportedError,
 } from '@gemma3n/core';
 import type { WebGpuAdapterReport } from '@gemma3n/backend-web';
-import { createGemma3n, type Gemma3n, type Gemma3nChat } from '@gemma3n/gemma3n';
+import { type ContentPart, createGemma3n, type Gemma3n, type Gemma3nChat } from '@gemma3n/gemma3n';
 import { textModelFilePaths } from './model-file-paths';
 import type { AttachmentPart, BackendChoice, LoadedInfo, WorkerEvent, WorkerRequest } from './worker-protocol';
 
@@ -159,10 +159,11 @@ function adapterFacts(report: WebGpuAdapterReport | undefined): LoadedInfo['adap
 async function generate(id: number, text: string, attachments: AttachmentPart[], settings: Extract<WorkerRequest, { type: 'generate' }>['settings']): Promise<void> {
   if (chat === undefined) throw new Error('No model is loaded: load one first');
   running = new AbortController();
-  // Media parts go to the runtime as they are: it rejects them (UnsupportedError) until the
-  // image/audio pipeline lands, and the page shows that error.
-  const content =
-    attachments.length === 0 ? text : ([...attachments.map((part) => ({ type: part.type })), { type: 'text', text }] as unknown as { type: 'text'; text: string }[]);
+  // Media first, then the text, as one user turn; the encoders open on the first media prompt.
+  const content: string | ContentPart[] =
+    attachments.length === 0
+      ? text
+      : [...attachments.map((part): ContentPart => (part.type === 'image' ? { type: 'image', image: part.image } : { type: 'audio', audio: part.audio })), { type: 'text', text }];
   try {
     const stream = chat.stream(content, {
       maxNewTokens: settings.maxNewTokens,
@@ -182,6 +183,7 @@ async function generate(id: number, text: string, attachments: AttachmentPart[],
         reusedTokens: result.reusedTokens,
         finishReason: result.finishReason,
         ...result.stats,
+        warnings: result.warnings.map((warning) => warning.message),
       },
     });
   } finally {

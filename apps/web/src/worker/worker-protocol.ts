@@ -14,8 +14,14 @@ export interface GenerationSettings {
   temperature?: number;
 }
 
-/** An attachment in a user turn. The runtime refuses media today; the worker passes it on so it says so. */
-export type AttachmentPart = { type: 'image'; name: string } | { type: 'audio'; name: string; sampleRate: number; samples: number };
+/**
+ * An attachment in a user turn, as the runtime takes it: an encoded image (decoded in the
+ * worker by createImageBitmap), and audio either as WAV bytes (read and resampled to 16 kHz by
+ * the runtime, exactly as in Node) or as mono samples the page decoded with Web Audio.
+ */
+export type AttachmentPart =
+  | { type: 'image'; name: string; image: Blob }
+  | { type: 'audio'; name: string; audio: Uint8Array | { samples: Float32Array; sampleRate: number } };
 
 export type WorkerRequest =
   | { type: 'load'; source: ModelSourceRequest; backend: BackendChoice; ortBaseUrl: string }
@@ -59,6 +65,11 @@ export interface GenerationSummary {
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
   totalMs: number;
+  /** Set when the turn's images / audio were encoded. */
+  visionEncoderMs?: number;
+  audioEncoderMs?: number;
+  /** Input notes from the runtime, e.g. a clip over 30 s cut to its first 30 s. */
+  warnings: string[];
 }
 
 export type WorkerEvent =
