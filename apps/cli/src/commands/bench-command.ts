@@ -81,7 +81,7 @@ export function benchCommand(): Command {
 
 async function runBench(flags: BenchFlags): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(`gemma3n bench: synthetic ${flags.synthetic} model with RANDOM weights (real shapes, q8 embed_tokens + q4 decoder, block 32); the text it generates is noise by design.`);
+  log(`gemma3n bench: synthetic ${flags.synthetic} model with RANDOM weights (real shapes; q8 embed_tokens + q4 decoder: block 32 in the compat folder as published, block 128 in the optimized one); the text it generates is noise by design.`);
   const progress = createProgressReporter('build');
   const buildStart = performance.now();
   const folders = await ensureBenchFolders(flags.synthetic, flags.cacheDir, { rebuild: flags.rebuild, onProgress: (event) => progress.update({ ...event, stage: `${event.profile}: ${event.stage}` }), log }).finally(() => progress.stop());
