@@ -7,6 +7,7 @@ import { TINY_TEXT_SHAPES } from './checkpoint/tiny-text-shapes';
 import { writeRandomCheckpoint } from './checkpoint/write-random-checkpoint';
 import { convertCheckpoint, countExternalData, type ConvertProgressEvent } from './convert-checkpoint';
 import { writeSafetensorsCheckpoint } from './safetensors/write-safetensors';
+import { onnx } from './onnx/onnx-proto';
 
 let root: string;
 let checkpointDir: string;
@@ -103,6 +104,23 @@ describe('convertCheckpoint end to end', () => {
     expect(validate.at(-1)).toEqual({ stage: 'validate', done: validate.length, total: validate.length });
     expect(events.at(-1)).toEqual({ stage: 'finish', done: 1, total: 1 });
     expect(await leftovers('checkpoint', 'converted')).toEqual([]);
+  });
+
+  it('writes the optimized graph profile by default, and the compat one when asked', async () => {
+    const opTypes = async (folder: string) =>
+      new Set((onnx.ModelProto.decode(await readFile(join(folder, 'onnx', 'decoder_model_merged.onnx'))).graph?.node ?? []).map((node) => node.opType));
+    const profiles = await mkdtemp(join(tmpdir(), 'gemma3n-convert-profiles-'));
+    try {
+      const byDefault = join(profiles, 'default-profile');
+      const compat = join(profiles, 'compat-profile');
+      await convertCheckpoint(checkpointDir, byDefault);
+      await convertCheckpoint(checkpointDir, compat, { graphOptions: { graph: 'compat' } });
+      expect(await opTypes(byDefault)).toContain('GroupQueryAttention');
+      expect(await opTypes(compat)).not.toContain('GroupQueryAttention');
+      expect(await opTypes(compat)).toContain('Softmax');
+    } finally {
+      await rm(profiles, { recursive: true, force: true });
+    }
   });
 
   it('takes the chat template from chat_template.json or tokenizer_config.json when there is no .jinja file', async () => {

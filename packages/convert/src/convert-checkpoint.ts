@@ -34,7 +34,7 @@ export interface ConvertCheckpointOptions {
   onProgress?: (event: ConvertProgressEvent) => void;
   /** Replace an existing output folder (only once the new one is complete). */
   overwrite?: boolean;
-  /** Graph profile (`compat` default, or `optimized`) and external-data layout (defaults: 2 GiB files, 1 KiB inline threshold). */
+  /** Graph profile (`optimized` default, or `compat`) and external-data layout (defaults: 2 GiB files, 1 KiB inline threshold). */
   graphOptions?: Pick<WriteTextGraphsOptions, 'maxExternalDataFileBytes' | 'externalDataThresholdBytes' | 'graph'>;
   /** The ONNX graph writer; `writeTextGraphs` unless a caller substitutes another. */
   writeGraphs?: GraphWriter;
@@ -132,6 +132,9 @@ export async function convertCheckpoint(
     await mkdir(onnxDir);
     const graphs = await writeGraphs(config, checkpoint, onnxDir, {
       ...options.graphOptions,
+      // The optimized profile (fused attention, rotary and norm ops) is the default; `compat`
+      // writes plain ONNX ops like the published export.
+      graph: options.graphOptions?.graph ?? 'optimized',
       onProgress: (event) => report(event),
     });
     files.push(...graphs.files.map((file) => `onnx/${file}`));

@@ -9,7 +9,7 @@ export function convertCommand(): Command {
     .description('convert a Hugging Face Gemma 3n checkpoint folder into an ONNX model folder')
     .argument('<checkpoint-dir>', 'folder with config.json and *.safetensors')
     .argument('<out-dir>', 'model folder to write (written to a temp folder, then renamed)')
-    .option('--graph <profile>', 'compat (plain ONNX ops, like the published export) or optimized (GroupQueryAttention, RotaryEmbedding, fused norms)', parseGraphProfile, 'compat')
+    .option('--graph <profile>', 'compat (plain ONNX ops, like the published export) or optimized (default: GroupQueryAttention, RotaryEmbedding, fused norms)', parseGraphProfile, 'optimized')
     .option('--overwrite', 'replace <out-dir> if it exists')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (checkpointDir: string, outDir: string, flags: { overwrite?: boolean; json?: boolean; graph: GraphProfile }) => {

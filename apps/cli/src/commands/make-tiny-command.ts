@@ -17,7 +17,7 @@ export function makeTinyCommand(): Command {
     .argument('<out-dir>', 'model folder to write')
     .option('--shape <name>', `checkpoint shape (${TINY_SHAPE_NAMES.join(', ')})`, parseShape, 'tiny-real-vocab')
     .option('--seed <n>', 'seed for the random weights', (value) => Number.parseInt(value, 10), 0)
-    .option('--graph <profile>', 'compat (plain ONNX ops, like the published export) or optimized (GroupQueryAttention, RotaryEmbedding, fused norms)', parseGraphProfile, 'compat')
+    .option('--graph <profile>', 'compat (plain ONNX ops, like the published export) or optimized (default: GroupQueryAttention, RotaryEmbedding, fused norms)', parseGraphProfile, 'optimized')
     .option('--overwrite', 'replace <out-dir> if it exists')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (outDir: string, flags: { shape: TinyShapeName; seed: number; overwrite?: boolean; json?: boolean; graph: GraphProfile }) => {
