@@ -5,7 +5,7 @@ import { ModelClient } from './model-client';
 import { installTestHooks, type TestRecord } from './test-hooks';
 import { appendMessage, buildAppView } from './ui/app-view';
 import { formatBytes, formatMilliseconds, percent } from './ui/format';
-import type { BackendChoice, GenerationSummary, LoadedInfo, WorkerEvent } from './worker/worker-protocol';
+import type { BackendChoice, GenerationSummary, LoadedInfo, PleOffloadChoice, RowFileReport, WorkerEvent } from './worker/worker-protocol';
 
 const parameters = new URLSearchParams(location.search);
 const view = buildAppView(document.getElementById('app') as HTMLElement, {
@@ -50,6 +50,7 @@ function onWorkerEvent(event: WorkerEvent): void {
 
 async function load(source: 'url' | 'folder', files?: File[]): Promise<void> {
   const backend = view.backendSelect.value as BackendChoice;
+  const pleOffload = view.pleSelect.value as PleOffloadChoice;
   setStatus('loading', 'Starting…');
   view.progress.bar.value = 0;
   view.progress.label.textContent = '';
@@ -57,8 +58,8 @@ async function load(source: 'url' | 'folder', files?: File[]): Promise<void> {
   try {
     const info =
       source === 'url'
-        ? await client.load({ kind: 'url', baseUrl: view.urlInput.value.trim() }, backend)
-        : await client.load({ kind: 'files', name: folderNameOf(files ?? []), files: pickedFiles(files ?? []) }, backend);
+        ? await client.load({ kind: 'url', baseUrl: view.urlInput.value.trim() }, backend, pleOffload)
+        : await client.load({ kind: 'files', name: folderNameOf(files ?? []), files: pickedFiles(files ?? []) }, backend, pleOffload);
     record.loaded = info;
     showLoaded(info);
     void refreshCacheList();
@@ -75,7 +76,14 @@ function showLoaded(info: LoadedInfo): void {
   const adapter = info.adapter === undefined ? '' : ` (${[info.adapter.vendor, info.adapter.architecture].filter(Boolean).join(' ') || 'adapter'}${info.adapter.shaderF16 ? ', f16' : ', no f16'})`;
   const threads = info.wasmThreads === undefined ? '' : ` × ${info.wasmThreads} thread${info.wasmThreads === 1 ? '' : 's'}`;
   view.stats.engine.textContent = `${info.executionProvider}${adapter}${threads}`;
+  view.stats.rowFiles.textContent = rowFileText(info.perLayerTable);
   view.progress.bar.value = 100;
+}
+
+function rowFileText(report: RowFileReport | undefined): string {
+  if (report === undefined) return 'in the embed graph';
+  const how = report.access === 'sync-access-handle' ? 'OPFS sync access handle' : `Blob reads${report.reason === undefined ? '' : ` (${report.reason})`}`;
+  return `${report.path} via ${how}: ${report.reads} reads, ${formatBytes(report.bytesRead)}`;
 }
 
 function pickedFiles(files: File[]): { path: string; blob: Blob }[] {
@@ -136,6 +144,7 @@ function showStats(result: GenerationSummary, wallMs: number): void {
     result.audioEncoderMs === undefined ? '' : `audio encoder ${formatMilliseconds(result.audioEncoderMs)}`,
   ].filter(Boolean);
   view.stats.firstToken.textContent = formatMilliseconds(result.ttftMs) + (encoders.length === 0 ? '' : ` (${encoders.join(', ')})`);
+  view.stats.rowFiles.textContent = rowFileText(result.perLayerTable);
   for (const warning of result.warnings) appendMessage(view.transcript, 'error', warning);
 }
 

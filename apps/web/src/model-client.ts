@@ -6,6 +6,7 @@ import type {
   GenerationSummary,
   LoadedInfo,
   ModelSourceRequest,
+  PleOffloadChoice,
   WorkerEvent,
   WorkerRequest,
 } from './worker/worker-protocol';
@@ -53,11 +54,11 @@ export class ModelClient {
     private readonly createWorker: () => ModelWorkerLike = startModelWorker,
   ) {}
 
-  load(source: ModelSourceRequest, backend: BackendChoice): Promise<LoadedInfo> {
+  load(source: ModelSourceRequest, backend: BackendChoice, pleOffload: PleOffloadChoice = 'auto'): Promise<LoadedInfo> {
     this.replaceWorker();
     return new Promise((resolve, reject) => {
       this.pendingLoad = { resolve, reject };
-      this.send({ type: 'load', source, backend, ortBaseUrl: this.ortBaseUrl });
+      this.send({ type: 'load', source, backend, pleOffload, ortBaseUrl: this.ortBaseUrl });
     });
   }
 

@@ -22,7 +22,7 @@ export interface TestHooks {
   /** A snapshot of the record (structured-clone safe). */
   record(): TestRecord;
   /** Fills the model URL and backend and presses Load, as a user would. */
-  load(params: { url: string; backend: 'wasm' | 'webgpu' }): void;
+  load(params: { url: string; backend: 'wasm' | 'webgpu'; pleOffload?: 'auto' | 'on' | 'off' }): void;
   /** Types a message with the given settings and presses Send. */
   send(params: { text: string; maxNewTokens: number; greedy: boolean }): void;
   refreshCacheList(): Promise<void>;
@@ -51,9 +51,10 @@ export function installTestHooks(params: {
   const { view, record } = params;
   window.__gemma3nTest = {
     record: () => structuredClone(record),
-    load({ url, backend }) {
+    load({ url, backend, pleOffload = 'auto' }) {
       view.urlInput.value = url;
       view.backendSelect.value = backend;
+      view.pleSelect.value = pleOffload;
       view.loadButton.click();
     },
     send({ text, maxNewTokens, greedy }) {

@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTinyModel } from '@gemma3n/convert';
+import { makeTinyModel, offloadPerLayerEmbeddings } from '@gemma3n/convert';
 import { Gemma3n } from '@gemma3n/gemma3n/node';
 import type { TestRecord } from '../src/test-hooks';
 import { launchChromium } from './chromium-launch';
@@ -32,6 +32,19 @@ let mediaFolder: string;
 let mediaServer: ModelTestServer;
 let mediaFiles: { png: Buffer; wav: Buffer };
 let mediaReference: { tokenIds: number[]; streamedIds: number[] };
+
+/** The tiny folder with its per-layer table split off (`gemma3n offload-ple`), on a third origin. */
+const tableFile = 'onnx/embed_tokens_per_layer.safetensors';
+let pleFolder: string;
+let pleServer: ModelTestServer;
+let pleReference: { tokenIds: number[]; streamedIds: number[] };
+
+async function greedyReference(model: Gemma3n, content: Parameters<ReturnType<Gemma3n['chat']>['stream']>[0]): Promise<{ tokenIds: number[]; streamedIds: number[] }> {
+  const stream = model.chat().stream(content, { doSample: false, maxNewTokens });
+  const streamedIds: number[] = [];
+  for await (const delta of stream) streamedIds.push(delta.tokenId);
+  return { tokenIds: (await stream.result).tokenIds, streamedIds };
+}
 
 async function folderFiles(folder: string): Promise<{ path: string; bytes: number }[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
@@ -65,26 +78,30 @@ beforeAll(async () => {
   mediaFiles = { png: encodePng({ width, height, data: pixels }), wav: encodeWav(samples, 44_100) };
   const mediaModel = await Gemma3n.load(mediaFolder);
   // The same parts the app sends: image pixels (the browser decodes the PNG to these), the WAV bytes, the text.
-  const mediaStream = mediaModel.chat().stream(
-    [
-      { type: 'image', image: { width, height, channels: 3, data: pixels } },
-      { type: 'audio', audio: new Uint8Array(mediaFiles.wav) },
-      { type: 'text', text: mediaPrompt },
-    ],
-    { doSample: false, maxNewTokens },
-  );
-  const mediaStreamedIds: number[] = [];
-  for await (const delta of mediaStream) mediaStreamedIds.push(delta.tokenId);
-  mediaReference = { tokenIds: (await mediaStream.result).tokenIds, streamedIds: mediaStreamedIds };
+  mediaReference = await greedyReference(mediaModel, [
+    { type: 'image', image: { width, height, channels: 3, data: pixels } },
+    { type: 'audio', audio: new Uint8Array(mediaFiles.wav) },
+    { type: 'text', text: mediaPrompt },
+  ]);
   await mediaModel.dispose();
   mediaServer = await startModelTestServer({ appFolder, modelFolder: mediaFolder });
+
+  pleFolder = await mkdtemp(join(tmpdir(), 'gemma3n-web-e2e-ple-'));
+  await cp(modelFolder, pleFolder, { recursive: true });
+  await offloadPerLayerEmbeddings(pleFolder);
+  const pleModel = await Gemma3n.load(pleFolder, { pleOffload: true });
+  pleReference = await greedyReference(pleModel, prompt);
+  await pleModel.dispose();
+  pleServer = await startModelTestServer({ appFolder, modelFolder: pleFolder });
 });
 
 afterAll(async () => {
   await server?.close();
   await mediaServer?.close();
+  await pleServer?.close();
   if (modelFolder !== undefined) await rm(modelFolder, { recursive: true, force: true });
   if (mediaFolder !== undefined) await rm(mediaFolder, { recursive: true, force: true });
+  if (pleFolder !== undefined) await rm(pleFolder, { recursive: true, force: true });
 });
 
 /** page.evaluate has no timeout of its own; a page that stops answering fails the test instead of hanging it. */
@@ -319,6 +336,35 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
         `${backend}: image + audio prompt (${result.promptTokens} tokens) in ${Date.now() - started} ms, vision encoder ${result.visionEncoderMs!.toFixed(0)} ms, ` +
           `audio encoder ${result.audioEncoderMs!.toFixed(0)} ms, decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s`,
       );
+    });
+
+    it('with the per-layer table offloaded, reads its rows from OPFS on a sync access handle, also after a reload', async () => {
+      await withTimeout('opening the app', page.goto(`${pleServer.origin}/`));
+      pleServer.modelRequests.length = 0;
+      for (const visit of ['first load', 'after a reload'] as const) {
+        if (visit === 'after a reload') {
+          // The old page's worker held the handle; the new page's worker must get it again.
+          await reopen('reload');
+          pleServer.modelRequests.length = 0;
+        }
+        const loaded = await loadModel(page, backend, pleServer.modelUrl);
+        expect(loaded.loaded!.perLayerTable).toMatchObject({ path: tableFile, access: 'sync-access-handle' });
+        const fetched = pleServer.modelRequests.filter((request) => request.method === 'GET').map((request) => request.path);
+        if (visit === 'first load') {
+          // The text-only embed graph and the table replace the full embed graph.
+          expect(fetched).toEqual(expect.arrayContaining(['onnx/embed_tokens_text.onnx', tableFile]));
+          expect(fetched).not.toContain('onnx/embed_tokens.onnx');
+        } else {
+          expect(pleServer.modelRequests).toEqual([]);
+        }
+        const generation = await generate(page);
+        expect(generation.deltas.map((delta) => delta.tokenId)).toEqual(pleReference.streamedIds);
+        expect(generation.result!.tokenIds).toEqual(pleReference.tokenIds);
+        const rows = generation.result!.perLayerTable!;
+        expect(rows.access).toBe('sync-access-handle');
+        expect(rows.reads).toBeGreaterThan(0);
+        console.log(`${backend}: PLE offload, ${visit}: load ${loaded.loaded!.loadMs} ms, ${rows.reads} sync reads, ${rows.bytesRead} bytes of rows, decode ${generation.result!.decodeTokensPerSecond.toFixed(1)} tok/s`);
+      }
     });
   });
 }

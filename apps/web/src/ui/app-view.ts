@@ -14,6 +14,8 @@ function element<K extends keyof HTMLElementTagNameMap>(
 export interface AppView {
   root: HTMLElement;
   backendSelect: HTMLSelectElement;
+  /** Per-layer embedding offload: `auto`, `on`, `off`. */
+  pleSelect: HTMLSelectElement;
   urlInput: HTMLInputElement;
   loadButton: HTMLButtonElement;
   pickFolderButton: HTMLButtonElement;
@@ -37,13 +39,19 @@ export interface AppView {
   audioInput: HTMLInputElement;
   microphoneButton: HTMLButtonElement;
   attachments: HTMLElement;
-  stats: { speed: HTMLElement; firstToken: HTMLElement; memory: HTMLElement; engine: HTMLElement };
+  stats: { speed: HTMLElement; firstToken: HTMLElement; memory: HTMLElement; engine: HTMLElement; rowFiles: HTMLElement };
   measureMemoryButton: HTMLButtonElement;
 }
 
 export function buildAppView(container: HTMLElement, defaults: { modelUrl: string; webGpuAvailable: boolean }): AppView {
   const backendSelect = element('select', { id: 'backend', 'aria-label': 'Backend' });
   backendSelect.append(element('option', { value: 'wasm' }, 'WASM (CPU)'), element('option', { value: 'webgpu' }, 'WebGPU'));
+  const pleSelect = element('select', { id: 'ple-offload', 'aria-label': 'Per-layer embeddings', title: 'Read the per-layer embedding rows from OPFS per token instead of holding the table in memory' });
+  pleSelect.append(
+    element('option', { value: 'auto' }, 'PLE rows from OPFS when the folder has the table file'),
+    element('option', { value: 'on' }, 'PLE rows from OPFS (needs the table file)'),
+    element('option', { value: 'off' }, 'PLE table in memory'),
+  );
   const backendNote = element('span', { class: 'note', id: 'backend-note' }, defaults.webGpuAvailable ? '' : 'WebGPU is not available in this browser');
   const urlInput = element('input', { id: 'model-url', type: 'url', value: defaults.modelUrl, placeholder: 'https://…/model-folder/', 'aria-label': 'Model folder URL', spellcheck: 'false' });
   const loadButton = element('button', { id: 'load', class: 'primary' }, 'Load');
@@ -78,6 +86,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
   const firstToken = element('span', { id: 'stat-ttft' }, '—');
   const memory = element('span', { id: 'stat-memory' }, '—');
   const engine = element('span', { id: 'stat-engine' }, '—');
+  const rowFiles = element('span', { id: 'stat-ple' }, '—');
   const measureMemoryButton = element('button', { id: 'measure-memory', class: 'small', title: 'performance.measureUserAgentSpecificMemory(): page and workers; can take half a minute' }, 'Measure');
 
   const root = element(
@@ -89,7 +98,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
       'section',
       { class: 'panel model-panel', 'aria-label': 'Model' },
       element('div', { class: 'row' }, element('label', { for: 'model-url' }, 'Model'), urlInput, loadButton, pickFolderButton, folderInput),
-      element('div', { class: 'row' }, element('label', { for: 'backend' }, 'Backend'), backendSelect, backendNote),
+      element('div', { class: 'row' }, element('label', { for: 'backend' }, 'Backend'), backendSelect, pleSelect, backendNote),
       element('div', { class: 'row progress-row' }, bar, progressLabel),
       progressFile,
       status,
@@ -105,7 +114,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
         'div',
         { class: 'row tools' },
         attachImageButton, imageInput, cameraButton, attachAudioButton, audioInput, microphoneButton,
-        element('span', { class: 'note' }, 'Images and audio: not processed yet — this runtime handles text only and rejects media parts.'),
+        element('span', { class: 'note' }, 'Images: file, paste or camera. Audio: file or microphone, resampled to 16 kHz.'),
       ),
       element(
         'div',
@@ -122,15 +131,16 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
       element('span', {}, 'First token ', firstToken),
       element('span', {}, 'Memory ', memory, ' ', measureMemoryButton),
       element('span', {}, 'Engine ', engine),
+      element('span', {}, 'Per-layer rows ', rowFiles),
     ),
   );
   container.replaceChildren(root);
   return {
-    root, backendSelect, urlInput, loadButton, pickFolderButton, folderInput, backendNote,
+    root, backendSelect, pleSelect, urlInput, loadButton, pickFolderButton, folderInput, backendNote,
     progress: { bar, label: progressLabel, file: progressFile }, status, cacheList, clearCacheButton,
     transcript, promptInput, sendButton, stopButton, resetButton, greedyCheckbox, maxTokensInput,
     attachImageButton, imageInput, cameraButton, attachAudioButton, audioInput, microphoneButton, attachments,
-    stats: { speed, firstToken, memory, engine },
+    stats: { speed, firstToken, memory, engine, rowFiles },
     measureMemoryButton,
   };
 }

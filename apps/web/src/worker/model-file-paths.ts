@@ -19,11 +19,23 @@ function suffixFor(session: string, rawConfig: Record<string, unknown>): string 
 }
 
 /**
+ * The companions `gemma3n offload-ple` writes beside the embed graph (the names the decoder's
+ * loader looks for): the text-only embed graph and the per-layer table file.
+ */
+export function perLayerOffloadFilePaths(rawConfig: Record<string, unknown>): { textEmbedFile: string; tableFile: string } {
+  const suffix = suffixFor('embed_tokens', rawConfig);
+  return { textEmbedFile: `onnx/embed_tokens_text${suffix}.onnx`, tableFile: `onnx/embed_tokens_per_layer${suffix}.safetensors` };
+}
+
+/**
  * The files a text-only load reads, for `CachedModelFiles.prefetch` (its `.onnx` entries bring
- * their `_data` files along). Listing them first gives the progress bar its real total; a file
+ * their `_data` files along); with `pleOffload`, the offload companions replace the embed graph.
+ * Listing them first gives the progress bar its real total; a file
  * the loader reads beyond this list is still cached when it is read.
  */
-export function textModelFilePaths(rawConfig: Record<string, unknown>): string[] {
+export function textModelFilePaths(rawConfig: Record<string, unknown>, options: { pleOffload?: boolean } = {}): string[] {
+  const offloaded = perLayerOffloadFilePaths(rawConfig);
+  const embedFiles = options.pleOffload === true ? [offloaded.textEmbedFile, offloaded.tableFile] : [`onnx/embed_tokens${suffixFor('embed_tokens', rawConfig)}.onnx`];
   return [
     'config.json',
     'tokenizer.json',
@@ -32,7 +44,7 @@ export function textModelFilePaths(rawConfig: Record<string, unknown>): string[]
     // The tokenizer adapter reads the chat template from here when the folder has it.
     'chat_template.jinja',
     'processor_config.json',
-    `onnx/embed_tokens${suffixFor('embed_tokens', rawConfig)}.onnx`,
+    ...embedFiles,
     `onnx/decoder_model_merged${suffixFor('decoder_model_merged', rawConfig)}.onnx`,
   ];
 }

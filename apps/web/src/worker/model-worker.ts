@@ -13,19 +13,23 @@ import {
   type ModelCacheStore,
   type ModelFiles,
   openBrowserModelCacheStore,
+  OpfsModelCacheStore,
   PickedFolderModelFiles,
   UnsupportedError,
 } from '@gemma3n/core';
 import type { WebGpuAdapterReport } from '@gemma3n/backend-web';
 import { type ContentPart, createGemma3n, type Gemma3n, type Gemma3nChat } from '@gemma3n/gemma3n';
-import { textModelFilePaths } from './model-file-paths';
-import type { AttachmentPart, BackendChoice, LoadedInfo, WorkerEvent, WorkerRequest } from './worker-protocol';
+import { perLayerOffloadFilePaths, textModelFilePaths } from './model-file-paths';
+import { SyncAccessModelFiles } from './sync-access-model-files';
+import type { AttachmentPart, BackendChoice, LoadedInfo, PleOffloadChoice, RowFileReport, WorkerEvent, WorkerRequest } from './worker-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let model: Gemma3n | undefined;
 let chat: Gemma3nChat | undefined;
 let running: AbortController | undefined;
 let storePromise: Promise<ModelCacheStore> | undefined;
+/** With the per-layer table offloaded to OPFS: the files whose rows are read on a sync access handle. */
+let rowFiles: SyncAccessModelFiles | undefined;
 
 /** Load steps on the console with the worker's clock: where a load stopped, when one does. */
 const trace = (text: string): void => console.debug(`[gemma3n worker ${performance.now().toFixed(0)} ms] ${text}`);
@@ -58,6 +62,8 @@ async function handle(request: WorkerRequest): Promise<void> {
       return guarded('cache', request.id, () => postCacheList(request.id));
     case 'clear-cache':
       return guarded('cache', request.id, async () => {
+        // An open sync access handle locks its file against removal; later reads reopen it.
+        await rowFiles?.close();
         await clearCachedModels(await store(), request.modelKey);
         await postCacheList(request.id);
       });
@@ -84,12 +90,15 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
   const started = performance.now();
   trace(`load of ${request.source.kind === 'url' ? request.source.baseUrl : request.source.name} on ${request.backend}`);
   await model?.dispose();
+  await rowFiles?.close();
   model = undefined;
   chat = undefined;
+  rowFiles = undefined;
   let files: ModelFiles;
   let storeName: string;
   let downloaded = (): number => 0;
   let totalBytes = 0;
+  let pleOffload: boolean;
   if (request.source.kind === 'url') {
     const opened = await store();
     trace(`store: ${opened.kind}`);
@@ -101,19 +110,25 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
     });
     post({ type: 'stage', stage: 'downloading', message: `Fetching ${cached.location} (cached in ${opened.kind})` });
     const rawConfig = await cached.readJson<Record<string, unknown>>('config.json');
-    const prefetched = await cached.prefetch(textModelFilePaths(rawConfig));
+    pleOffload = await choosePleOffload(request.pleOffload, cached, rawConfig);
+    const prefetched = await cached.prefetch(textModelFilePaths(rawConfig, { pleOffload }));
     trace(`model files stored (${cached.downloadedBytes} bytes downloaded)`);
     totalBytes = prefetched.totalBytes;
     downloaded = () => cached.downloadedBytes;
     files = cached;
+    if (pleOffload && opened instanceof OpfsModelCacheStore) {
+      rowFiles = new SyncAccessModelFiles(cached, opened, [perLayerOffloadFilePaths(rawConfig).tableFile]);
+      files = rowFiles;
+    }
   } else {
     storeName = 'picked-folder';
     files = new PickedFolderModelFiles(request.source.files, `picked folder "${request.source.name}"`);
+    pleOffload = await choosePleOffload(request.pleOffload, files, await files.readJson<Record<string, unknown>>('config.json'));
   }
   post({ type: 'stage', stage: 'creating-sessions', message: `Opening the sessions on ${request.backend}` });
   const { backend, describe } = await makeBackend(request.backend, request.ortBaseUrl);
-  trace(`creating the sessions on ${request.backend}`);
-  const loaded = await createGemma3n({ backend, files });
+  trace(`creating the sessions on ${request.backend}${pleOffload ? ', per-layer rows read from the table file' : ''}`);
+  const loaded = await createGemma3n({ backend, files, pleOffload });
   trace('sessions created');
   model = loaded;
   chat = loaded.chat();
@@ -127,9 +142,22 @@ async function load(request: Extract<WorkerRequest, { type: 'load' }>): Promise<
     loadMs: Math.round(performance.now() - started),
     vocabSize: loaded.config.text.vocabSize,
     layers: loaded.config.text.numHiddenLayers,
+    ...(await perLayerTableReport()),
   };
   post({ type: 'stage', stage: 'ready', message: 'Ready' });
   post({ type: 'loaded', info });
+}
+
+/** `auto` offloads when the folder has both companion files (`gemma3n offload-ple` writes them for large tables). */
+async function choosePleOffload(choice: PleOffloadChoice, files: ModelFiles, rawConfig: Record<string, unknown>): Promise<boolean> {
+  if (choice !== 'auto') return choice === 'on';
+  const { textEmbedFile, tableFile } = perLayerOffloadFilePaths(rawConfig);
+  return (await files.exists(textEmbedFile)) && (await files.exists(tableFile));
+}
+
+async function perLayerTableReport(): Promise<{ perLayerTable?: RowFileReport }> {
+  const report = (await rowFiles?.reports())?.[0];
+  return report === undefined ? {} : { perLayerTable: report };
 }
 
 /** Each backend's onnxruntime-web build is a separate chunk, fetched only when chosen. */
@@ -184,6 +212,7 @@ async function generate(id: number, text: string, attachments: AttachmentPart[],
         finishReason: result.finishReason,
         ...result.stats,
         warnings: result.warnings.map((warning) => warning.message),
+        ...(await perLayerTableReport()),
       },
     });
   } finally {

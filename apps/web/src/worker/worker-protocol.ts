@@ -2,6 +2,22 @@
 
 export type BackendChoice = 'wasm' | 'webgpu';
 
+/**
+ * Per-layer embeddings: `on` reads each token's rows from the folder's table file
+ * (`embed_tokens_per_layer*.safetensors`, kept in OPFS) instead of holding the table in the
+ * embed graph; `auto` does so when the folder has that file and the text-only embed graph.
+ */
+export type PleOffloadChoice = 'auto' | 'on' | 'off';
+
+/** How a file's rows are read and what it cost so far (see sync-access-model-files.ts). */
+export interface RowFileReport {
+  path: string;
+  access: 'sync-access-handle' | 'blob';
+  reason?: string;
+  reads: number;
+  bytesRead: number;
+}
+
 export type ModelSourceRequest =
   | { kind: 'url'; baseUrl: string }
   /** Files the user picked from disk (File objects survive postMessage as references). */
@@ -24,7 +40,7 @@ export type AttachmentPart =
   | { type: 'audio'; name: string; audio: Uint8Array | { samples: Float32Array; sampleRate: number } };
 
 export type WorkerRequest =
-  | { type: 'load'; source: ModelSourceRequest; backend: BackendChoice; ortBaseUrl: string }
+  | { type: 'load'; source: ModelSourceRequest; backend: BackendChoice; pleOffload: PleOffloadChoice; ortBaseUrl: string }
   | { type: 'generate'; id: number; text: string; attachments: AttachmentPart[]; settings: GenerationSettings }
   | { type: 'stop' }
   | { type: 'reset-chat' }
@@ -46,6 +62,8 @@ export interface LoadedInfo {
   loadMs: number;
   vocabSize: number;
   layers: number;
+  /** Set when the per-layer table is offloaded: the table file and how its rows are read. */
+  perLayerTable?: RowFileReport;
 }
 
 export interface CachedModelInfo {
@@ -70,6 +88,8 @@ export interface GenerationSummary {
   audioEncoderMs?: number;
   /** Input notes from the runtime, e.g. a clip over 30 s cut to its first 30 s. */
   warnings: string[];
+  /** With the per-layer table offloaded: its reads so far (this turn included). */
+  perLayerTable?: RowFileReport;
 }
 
 export type WorkerEvent =

@@ -65,6 +65,14 @@ export class OpfsModelCacheStore implements ModelCacheStore {
     return handle === undefined ? undefined : handle.getFile();
   }
 
+  /**
+   * The OPFS handle of a stored file, or undefined when it is not stored. For readers that open
+   * it themselves, e.g. `createSyncAccessHandle()` in a worker for positioned reads.
+   */
+  async storedFileHandle(modelKey: string, path: string): Promise<OpfsFileHandle | undefined> {
+    return this.fileHandle(modelKey, path, false);
+  }
+
   async openAppender(modelKey: string, path: string, offset: number): Promise<ModelFileAppender> {
     const handle = (await this.fileHandle(modelKey, path, true)) as OpfsFileHandle;
     let writable: OpfsWritableStream | undefined;
