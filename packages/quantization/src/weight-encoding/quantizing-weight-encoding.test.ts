@@ -46,12 +46,12 @@ async function quantizedAfterWriting(profile: 'compat' | 'optimized'): Promise<s
   return decoderDir;
 }
 
-async function quantizedOnWrite(profile: 'compat' | 'optimized'): Promise<string> {
-  const dir = join(root, `${profile}-on-write`);
+async function quantizedOnWrite(profile: 'compat' | 'optimized', maximumOutputsPerNode?: number): Promise<string> {
+  const dir = join(root, `${profile}-on-write${maximumOutputsPerNode ? `-split-${maximumOutputsPerNode}` : ''}`);
   const rawConfig = tinyShapeConfig(SHAPE);
   await writeTextGraphs(parseGemma3nConfig(rawConfig), randomCheckpointWeights(rawConfig, { seed: SEED }), join(dir, 'onnx'), {
     graph: profile,
-    weightEncoding: quantizingWeightEncoding({ blockSize: 32, accuracyLevel: 4 }),
+    weightEncoding: quantizingWeightEncoding({ blockSize: 32, accuracyLevel: 4, maximumOutputsPerNode }),
     fileNames: { embedTokens: 'embed_tokens_quantized.onnx', decoder: 'decoder_model_merged_q4.onnx' },
   });
   await writeFile(join(dir, 'config.json'), JSON.stringify(rawConfig));
@@ -101,6 +101,19 @@ describe('quantizingWeightEncoding', () => {
       expect(worst).toBeLessThan(1e-4);
     }, 120_000);
   }
+
+  it('splits wide weights into column ranges joined by a Concat, with the same logits', async () => {
+    const whole = await quantizedOnWrite('optimized');
+    const split = await quantizedOnWrite('optimized', 100);
+    const ops = await opCounts(join(split, 'onnx', 'decoder_model_merged_q4.onnx'));
+    const wholeOps = await opCounts(join(whole, 'onnx', 'decoder_model_merged_q4.onnx'));
+    // At least the 320-wide lm_head becomes four MatMulNBits (100, 100, 100, 20 columns) and a Concat.
+    expect(ops.MatMulNBits! - wholeOps.MatMulNBits!).toBeGreaterThanOrEqual(3);
+    expect((ops.Concat ?? 0) - (wholeOps.Concat ?? 0)).toBeGreaterThanOrEqual(1);
+    const { worst, spread } = await worstLogitDifference(whole, split);
+    expect(spread).toBeGreaterThan(1);
+    expect(worst).toBeLessThan(1e-4);
+  }, 120_000);
 
   it('rejects a block size onnxruntime cannot run', () => {
     expect(() => quantizingWeightEncoding({ blockSize: 24 })).toThrow(/power of two/);

@@ -45,6 +45,13 @@ export interface QuantizingWeightEncodingOptions {
   minimumDimension?: number;
   /** Float32 bytes read per `readRows` call (default 64 MiB). */
   chunkBytes?: number;
+  /**
+   * Linear weights with more outputs than this are split into several MatMulNBits over column
+   * ranges, joined by a Concat (default: never). onnxruntime prepacks each weight while its
+   * stored form is still mapped, so the largest single weight (E2B's 262,400-wide lm_head) sets
+   * a transient on top of the session's memory; splitting it bounds that transient.
+   */
+  maximumOutputsPerNode?: number;
 }
 
 export interface QuantizingWeightEncoding {
@@ -71,18 +78,28 @@ export function quantizingWeightEncoding(options: QuantizingWeightEncodingOption
 
     async linear({ scope, name, input, inFeatures, outFeatures, readRows }) {
       if ((options.linear ?? 'q4') === 'fp32' || Math.min(inFeatures, outFeatures) < minimumDimension) return null;
-      // Rows of W [out, in] are MatMulNBits columns: quantized in file order, no transpose.
-      const target = createMatMulNBitsWeights(inFeatures, outFeatures, { blockSize, symmetric });
-      const step = rowsPerChunk(inFeatures);
-      for (let first = 0; first < outFeatures; first += step) {
-        quantizeMatMulNBitsColumns(target, await readRows(first, Math.min(step, outFeatures - first)), first, { blockSize, symmetric });
+      const perNode = Math.min(outFeatures, options.maximumOutputsPerNode ?? outFeatures);
+      const parts: string[] = [];
+      for (let start = 0; start < outFeatures; start += perNode) {
+        const count = Math.min(perNode, outFeatures - start);
+        const suffix = perNode === outFeatures ? '' : `_${parts.length}`;
+        // Rows of W [out, in] are MatMulNBits columns: quantized in file order, no transpose.
+        const target = createMatMulNBitsWeights(inFeatures, count, { blockSize, symmetric });
+        const step = rowsPerChunk(inFeatures);
+        for (let first = 0; first < count; first += step) {
+          quantizeMatMulNBitsColumns(target, await readRows(start + first, Math.min(step, count - first)), first, { blockSize, symmetric });
+        }
+        const inputs = [input, ...(await storeMatMulNBits(scope, `${name}/weight_Q4${suffix}`, target))];
+        parts.push(
+          scope.op('MatMulNBits', inputs, {
+            name: `${name}/MatMulNBits${suffix}`,
+            domain: MICROSOFT_DOMAIN,
+            attributes: { K: inFeatures, N: count, bits: 4, block_size: blockSize, accuracy_level: accuracyLevel },
+          }),
+        );
       }
-      const inputs = [input, ...(await storeMatMulNBits(scope, `${name}/weight_Q4`, target))];
-      return scope.op('MatMulNBits', inputs, {
-        name: `${name}/MatMulNBits`,
-        domain: MICROSOFT_DOMAIN,
-        attributes: { K: inFeatures, N: outFeatures, bits: 4, block_size: blockSize, accuracy_level: accuracyLevel },
-      });
+      if (parts.length === 1) return parts[0]!;
+      return scope.op('Concat', parts, { name: `${name}/ConcatOutputs`, attributes: { axis: -1 } });
     },
 
     async gather({ scope, name, indices, rows, columns, readRows }) {
