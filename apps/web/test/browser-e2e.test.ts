@@ -32,6 +32,8 @@ let mediaFolder: string;
 let mediaServer: ModelTestServer;
 let mediaFiles: { png: Buffer; wav: Buffer };
 let mediaReference: { tokenIds: number[]; streamedIds: number[] };
+/** The same, for the image alone with the text (the pasted-image turn). */
+let imageReference: { tokenIds: number[]; streamedIds: number[] };
 
 /** The tiny folder with its per-layer table split off (`gemma3n offload-ple`), on a third origin. */
 const tableFile = 'onnx/embed_tokens_per_layer.safetensors';
@@ -81,6 +83,10 @@ beforeAll(async () => {
   mediaReference = await greedyReference(mediaModel, [
     { type: 'image', image: { width, height, channels: 3, data: pixels } },
     { type: 'audio', audio: new Uint8Array(mediaFiles.wav) },
+    { type: 'text', text: mediaPrompt },
+  ]);
+  imageReference = await greedyReference(mediaModel, [
+    { type: 'image', image: { width, height, channels: 3, data: pixels } },
     { type: 'text', text: mediaPrompt },
   ]);
   await mediaModel.dispose();
@@ -336,6 +342,42 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
         `${backend}: image + audio prompt (${result.promptTokens} tokens) in ${Date.now() - started} ms, vision encoder ${result.visionEncoderMs!.toFixed(0)} ms, ` +
           `audio encoder ${result.audioEncoderMs!.toFixed(0)} ms, decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s`,
       );
+    });
+
+    // The capture paths do not depend on the backend; WASM only, to keep the run short.
+    it.runIf(backend === 'wasm')('takes a pasted image (same ids as onnxruntime-node), then a camera frame and a microphone recording (fake devices)', async () => {
+      await withTimeout('opening the app', page.goto(`${mediaServer.origin}/`));
+      await loadModel(page, backend, mediaServer.modelUrl);
+      // A paste of an image file into the prompt, as a clipboard with a copied PNG gives it.
+      await withTimeout(
+        'pasting the image',
+        page.evaluate((bytes) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([new Uint8Array(bytes)], 'pasted.png', { type: 'image/png' }));
+          document.getElementById('prompt')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+        }, Array.from(mediaFiles.png)),
+      );
+      await waitForRecord(page, (current) => current.attachments.length === 1, 30_000, 'the pasted image');
+      const pasted = await generate(page, mediaPrompt);
+      expect(pasted.attachments).toEqual(['pasted.png (96×96)']);
+      expect(pasted.deltas.map((delta) => delta.tokenId)).toEqual(imageReference.streamedIds);
+      expect(pasted.result!.tokenIds).toEqual(imageReference.tokenIds);
+
+      // The camera button grabs one frame; the record button starts, and pressed again stops, a recording.
+      await page.click('#camera');
+      await waitForRecord(page, (current) => current.attachments.length === 1, 30_000, 'the camera frame');
+      await page.click('#microphone');
+      await page.waitForFunction(() => document.getElementById('microphone')!.textContent === 'Stop recording', undefined, { timeout: 30_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await page.click('#microphone');
+      const captured = await waitForRecord(page, (current) => current.attachments.length === 2, 30_000, 'the recording');
+      expect(captured.attachments[0]).toMatch(/^camera frame \(\d+×\d+\)$/);
+      expect(captured.attachments[1]).toMatch(/^recording \(\d+\.\d s at 16 kHz\)$/);
+      const generation = await generate(page, 'And now?');
+      expect(generation.result!.visionEncoderMs).toBeGreaterThan(0);
+      expect(generation.result!.audioEncoderMs).toBeGreaterThan(0);
+      expect(generation.result!.tokenIds.length).toBeGreaterThan(0);
+      console.log(`${backend}: pasted image, then ${captured.attachments.join(' + ')}: ${generation.result!.promptTokens} prompt tokens, ${generation.result!.reusedTokens} reused`);
     });
 
     it('with the per-layer table offloaded, reads its rows from OPFS on a sync access handle, also after a reload', async () => {

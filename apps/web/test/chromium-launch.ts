@@ -18,6 +18,10 @@ export function chromiumArgs(webGpu: boolean): string[] {
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
+    // getUserMedia gets Chromium's fake camera (a moving test pattern) and microphone (a beep),
+    // granted without a prompt: the app's camera and recording buttons run in the test.
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
   ];
   if (webGpu) args.push('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan');
   return args;
