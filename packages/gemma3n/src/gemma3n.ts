@@ -76,7 +76,9 @@ export async function createGemma3n(params: CreateGemma3nParams): Promise<Gemma3
     throw new InputError({ field: 'files', value: params?.files, expected: 'a ModelFiles (NodeDirectoryModelFiles, FetchModelFiles, …)' });
   }
   const backend = params.backend ?? (await resolveBackend());
-  const tokenizer = params.tokenizer ?? (await loadPromptTokenizer(params.files));
+  // Sessions first, tokenizer second: onnxruntime's weight prepacking briefly holds a weight
+  // twice while a session is created, and the tokenizer's ~160 MiB (262k-token vocabulary) on
+  // top of that transient raised the peak RSS of an E2B load by about that much (measured).
   const loaded = await loadDecoderRuntime({
     files: params.files,
     backend,
@@ -85,6 +87,13 @@ export async function createGemma3n(params: CreateGemma3nParams): Promise<Gemma3
     prefillChunkSize: params.prefillChunkSize,
     pleOffload: params.pleOffload,
   });
+  let tokenizer: PromptTokenizer;
+  try {
+    tokenizer = params.tokenizer ?? (await loadPromptTokenizer(params.files));
+  } catch (error) {
+    await loaded.runtime.release();
+    throw error;
+  }
   const defaults = await readGenerationDefaults(params.files, loaded.config);
   // The encoders open on the first prompt with media, so text-only use loads two files.
   const encoders = new MediaEncoders({

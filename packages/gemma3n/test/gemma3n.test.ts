@@ -220,13 +220,32 @@ describe('bad input', () => {
       expect((error as ModelFileError).path).toBe('onnx/embed_tokens_q4.onnx');
     });
 
-    it('names a missing tokenizer file', async () => {
+    it('names a missing tokenizer file, and releases the sessions it had opened', async () => {
       const bare = await mkdtemp(join(tmpdir(), 'gemma3n-bare-'));
       await cp(join(folder, 'config.json'), join(bare, 'config.json'));
-      const error = await Gemma3n.load(bare, { backend }).catch((caught: unknown) => caught);
+      await cp(join(folder, 'onnx'), join(bare, 'onnx'), { recursive: true });
+      // The sessions open before the tokenizer (lower peak memory), so a tokenizer error must release them.
+      let opened = 0;
+      let released = 0;
+      const counting: typeof backend = {
+        ...backend,
+        createSession: async (model, options) => {
+          const session = await backend.createSession(model, options);
+          opened++;
+          const release = session.release.bind(session);
+          session.release = async () => {
+            released++;
+            await release();
+          };
+          return session;
+        },
+      };
+      const error = await Gemma3n.load(bare, { backend: counting }).catch((caught: unknown) => caught);
       await rm(bare, { recursive: true, force: true });
       expect(ModelFileError.isInstance(error)).toBe(true);
       expect((error as ModelFileError).path).toMatch(/^tokenizer(_config)?\.json$/);
+      expect(opened).toBeGreaterThanOrEqual(2);
+      expect(released).toBe(opened);
     });
   });
 });

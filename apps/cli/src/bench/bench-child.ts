@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
  * One measured benchmark row, run in a process of its own so its peak RSS (VmHWM) is its own:
  * `node bench-child.js '<json BenchChildRequest>'` prints one JSON BenchChildResult line on
  * stdout. Both runtimes get the same prompt ids, greedy decoding and no stop tokens, so both
- * run exactly `newTokens` steps.
+ * run exactly `newTokens` steps; both load their tokenizer with the model and decode the answer.
  */
 export interface BenchChildRequest {
   runtime: 'transformers.js' | 'gemma3n';
@@ -60,6 +60,9 @@ async function runTransformersJs(request: BenchChildRequest): Promise<BenchChild
     dtype: request.dtype as never,
     device: 'cpu',
   });
+  // Like ours (Gemma3n.load reads tokenizer.json), an app needs the tokenizer to turn the
+  // answer into text: loaded in the timed load and used to decode, so both rows hold one.
+  const tokenizer = await transformers.AutoTokenizer.from_pretrained(request.dir, { local_files_only: true });
   const loadMs = performance.now() - start;
   const loadedRssMiB = processMemoryMiB('VmRSS');
   const ids = request.promptIds;
@@ -84,6 +87,7 @@ async function runTransformersJs(request: BenchChildRequest): Promise<BenchChild
   })) as { data: BigInt64Array };
   const end = performance.now();
   const tokens = Array.from(output.data, Number).slice(ids.length);
+  tokenizer.decode(tokens);
   await model.dispose();
   return { loadMs, ttftMs: (firstAt ?? end) - begin, decodeMs: end - (firstAt ?? end), tokens, peakRssMiB: processMemoryMiB('VmHWM'), loadedRssMiB };
 }
