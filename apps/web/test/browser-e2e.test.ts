@@ -15,6 +15,8 @@ import { type ModelTestServer, startModelTestServer } from './model-test-server'
 const appFolder = fileURLToPath(new URL('../dist', import.meta.url));
 const prompt = 'Tell me about the sea.';
 const maxNewTokens = 12;
+/** A second chat turn: the first turn's KV cache is kept (on the GPU for WebGPU) and reused. */
+const secondPrompt = 'And the land?';
 const debug = (text: string): void => {
   if (process.env.GEMMA3N_WEB_DEBUG === '1') console.log(`[e2e ${new Date().toISOString()}] ${text}`);
 };
@@ -24,6 +26,7 @@ let modelBytes: number;
 let modelFileCount: number;
 /** What onnxruntime-node generates greedily for the same model and prompt. */
 let reference: { tokenIds: number[]; streamedIds: number[]; text: string };
+let secondTurnReference: { tokenIds: number[]; reusedTokens: number };
 let server: ModelTestServer;
 
 /** The media prompt: a tiny-multimodal folder, a 96×96 PNG (the tower's size) and a 1 s WAV at 44.1 kHz. */
@@ -58,11 +61,14 @@ beforeAll(async () => {
   modelFolder = await mkdtemp(join(tmpdir(), 'gemma3n-web-e2e-'));
   await makeTinyModel(modelFolder, { shape: 'tiny-window-4', seed: 11, overwrite: true });
   const model = await Gemma3n.load(modelFolder);
-  const stream = model.chat().stream(prompt, { doSample: false, maxNewTokens });
+  const chat = model.chat();
+  const stream = chat.stream(prompt, { doSample: false, maxNewTokens });
   const streamedIds: number[] = [];
   for await (const delta of stream) streamedIds.push(delta.tokenId);
   const result = await stream.result;
   reference = { tokenIds: result.tokenIds, streamedIds, text: result.text };
+  const second = await chat.send(secondPrompt, { doSample: false, maxNewTokens });
+  secondTurnReference = { tokenIds: second.tokenIds, reusedTokens: second.reusedTokens };
   await model.dispose();
   // The text-only load reads these; preprocessor_config.json (media settings) it never asks for.
   const textFiles = /^(config|generation_config|tokenizer|tokenizer_config|processor_config)\.json$|^chat_template\.jinja$|^onnx\/(embed_tokens|decoder_model_merged)\.onnx/;
@@ -299,6 +305,12 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       expect(generation.deltas.map((delta) => delta.tokenId)).toEqual(reference.streamedIds);
       expect(generation.result!.tokenIds).toEqual(reference.tokenIds);
       console.log(`${backend}: cached load ${loadMs} ms (${loaded.loaded!.loadMs} ms in the worker), 0 model requests`);
+      // The next turn continues the chat from the kept cache, as onnxruntime-node's chat does.
+      const next = await generate(page, secondPrompt);
+      expect(next.result!.tokenIds).toEqual(secondTurnReference.tokenIds);
+      expect(next.result!.reusedTokens).toBe(secondTurnReference.reusedTokens);
+      expect(next.result!.reusedTokens).toBeGreaterThan(0);
+      console.log(`${backend}: second chat turn: ${next.result!.reusedTokens} tokens reused from the kept cache, promptTokens ${next.result!.promptTokens}`);
     });
 
     it('in a new page, continues an interrupted download with a Range request after clearing the cache', async () => {
