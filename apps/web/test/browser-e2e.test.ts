@@ -356,6 +356,22 @@ function describeBackend(backend: 'wasm' | 'webgpu'): void {
       );
     });
 
+    // The picker path does not depend on the backend either.
+    it.runIf(backend === 'wasm')('loads a model folder picked from disk (webkitdirectory input) with no model request, same ids', async () => {
+      await withTimeout('opening the app', page.goto(`${server.origin}/`));
+      await page.waitForFunction(() => window.__gemma3nTest !== undefined);
+      await page.selectOption('#backend', backend);
+      server.modelRequests.length = 0;
+      await page.setInputFiles('#folder-input', modelFolder);
+      const loaded = await waitForStatus(page, Number(process.env.GEMMA3N_WEB_TIMEOUT_MS ?? 240_000));
+      expect(loaded.errors).toEqual([]);
+      expect(loaded.loaded).toMatchObject({ backend, store: 'picked-folder', downloadedBytes: 0 });
+      const generation = await generate(page);
+      expect(generation.deltas.map((delta) => delta.tokenId)).toEqual(reference.streamedIds);
+      expect(server.modelRequests).toEqual([]);
+      console.log(`${backend}: picked folder loaded in ${loaded.loaded!.loadMs} ms`);
+    });
+
     // The capture paths do not depend on the backend; WASM only, to keep the run short.
     it.runIf(backend === 'wasm')('takes a pasted image (same ids as onnxruntime-node), then a camera frame and a microphone recording (fake devices)', async () => {
       await withTimeout('opening the app', page.goto(`${mediaServer.origin}/`));

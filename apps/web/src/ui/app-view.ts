@@ -56,7 +56,7 @@ export function buildAppView(container: HTMLElement, defaults: { modelUrl: strin
   const urlInput = element('input', { id: 'model-url', type: 'url', value: defaults.modelUrl, placeholder: 'https://…/model-folder/', 'aria-label': 'Model folder URL', spellcheck: 'false' });
   const loadButton = element('button', { id: 'load', class: 'primary' }, 'Load');
   const pickFolderButton = element('button', { id: 'pick-folder', title: 'Load a model folder from this computer (nothing is uploaded or cached)' }, 'Open folder…');
-  const folderInput = element('input', { type: 'file', hidden: '', webkitdirectory: '', multiple: '' });
+  const folderInput = element('input', { id: 'folder-input', type: 'file', hidden: '', webkitdirectory: '', multiple: '' });
 
   const bar = element('progress', { id: 'progress', max: '100', value: '0' });
   const progressLabel = element('span', { id: 'progress-label' }, '');
