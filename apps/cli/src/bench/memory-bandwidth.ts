@@ -4,11 +4,18 @@ import { Worker } from 'node:worker_threads';
  * Read bandwidth of this machine's memory, for "what share of it does decode reach": every
  * thread compares two equal buffers far larger than the caches (memcmp reads both, with the
  * C library's vector code, so the loop is not what limits it) and the bytes read by all
- * threads are divided by the wall time. One thread per core, as decode uses them.
+ * threads are divided by the wall time. One thread per core, as decode uses them. The best of
+ * several trials is kept: other processes can only make a trial slower, never faster.
  */
-export async function measureReadBandwidth(options: { threads: number; bytesPerBuffer?: number; rounds?: number }): Promise<number> {
+export async function measureReadBandwidth(options: { threads: number; bytesPerBuffer?: number; rounds?: number; trials?: number }): Promise<number> {
+  let best = 0;
+  for (let trial = 0; trial < (options.trials ?? 5); trial++) best = Math.max(best, await measureOnce(options));
+  return best;
+}
+
+async function measureOnce(options: { threads: number; bytesPerBuffer?: number; rounds?: number }): Promise<number> {
   const bytesPerBuffer = options.bytesPerBuffer ?? 256 * 1024 * 1024;
-  const rounds = options.rounds ?? 4;
+  const rounds = options.rounds ?? 2;
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
     const a = Buffer.alloc(workerData.bytes, 1);
