@@ -1,6 +1,6 @@
 import type { Gemma3nTextConfig } from '@gemma3n/core';
 import type { GraphScope } from '../onnx/onnx-graph-builder';
-import { rmsNorm, rootMeanSquare, type TextGraphContext } from './text-graph-context';
+import { rmsNorm, rootMeanSquare, type RmsNormBuilder, type TextGraphContext } from './text-graph-context';
 import type { LayerWeightNames } from './text-weight-names';
 
 /**
@@ -89,16 +89,17 @@ export async function readAltupLayerWeights(
   return { routerNorm, router };
 }
 
-/** tanh(modality_router(RMSNorm_router(x) / D)), [B, S, N]. */
-function routerModalities(scope: GraphScope, text: Gemma3nTextConfig, weights: AltupLayerWeights, x: string, name: string): string {
-  const router = scope.scope(name);
-  const normed = rmsNorm(router, 'router_norm', x, weights.routerNorm, text.rmsNormEps);
+/** tanh(modality_router(normed / D)), [B, S, N], from the router-normed input. */
+function routerModalities(router: GraphScope, text: Gemma3nTextConfig, weights: AltupLayerWeights, normed: string): string {
   const scaled = router.op('Mul', [normed, router.float32(1 / text.hiddenSize)], { name: 'InputScale' });
   const routed = router.op('MatMul', [scaled, weights.router], { name: 'modality_router/MatMul' });
   return router.op('Tanh', [routed]);
 }
 
-/** P_i = H_i + Σ_j C[i][j]·H_j with C = prediction_coefs(router(H_active)) reshaped [N, N]. */
+/**
+ * P_i = H_i + Σ_j C[i][j]·H_j with C = prediction_coefs(router(H_active)) reshaped [N, N].
+ * `norm` builds the router norm (the optimized profile passes its fused norm).
+ */
 export async function altupPredict(
   context: TextGraphContext,
   scope: GraphScope,
@@ -106,11 +107,13 @@ export async function altupPredict(
   names: LayerWeightNames,
   weights: AltupLayerWeights,
   streams: string,
+  norm: RmsNormBuilder = rmsNorm,
 ): Promise<string> {
   const predict = scope.scope('predict');
   const count = text.altupNumInputs;
   const active = stream(predict, 'ActiveStream', streams, text.altupActiveIdx);
-  const modalities = routerModalities(predict, text, weights, active, 'router');
+  const router = predict.scope('router');
+  const modalities = routerModalities(router, text, weights, norm(router, 'router_norm', active, weights.routerNorm, text.rmsNormEps));
   const coefficients = await context.linear(predict, 'prediction_coefs', modalities, names.altupPredictionCoefs, count, count * count);
   // [B, S, N·N] → C [B, S, N(i), N(j)] → Cᵀ [B, S, N(j), N(i)]; streams [N, B, S, D] → [B, S, D, N(j)].
   const matrix = predict.op('Reshape', [coefficients, predict.int64([0, 0, count, count])], { name: 'CoefficientMatrix' });
@@ -124,6 +127,8 @@ export async function altupPredict(
 /**
  * Q_i = P_i + c_i·(activated − P_active), c = correction_coefs(router(activated)) + 1. The
  * correction weights are clipped to ±altup_coef_clip first, as HF clamps them at inference.
+ * `routerNormed`: RMSNorm_router(activated) when the caller has built it already (the optimized
+ * profile, fused with the MLP residual); else it is built here with `rmsNorm`.
  */
 export async function altupCorrect(
   context: TextGraphContext,
@@ -133,10 +138,13 @@ export async function altupCorrect(
   weights: AltupLayerWeights,
   predictions: string,
   activated: string,
+  routerNormed?: string,
 ): Promise<string> {
   const correct = scope.scope('correct');
   const count = text.altupNumInputs;
-  const modalities = routerModalities(correct, text, weights, activated, 'router');
+  const router = correct.scope('router');
+  const normed = routerNormed ?? rmsNorm(router, 'router_norm', activated, weights.routerNorm, text.rmsNormEps);
+  const modalities = routerModalities(router, text, weights, normed);
   const raw = await context.read(names.altupCorrectionCoefs, [count, count]);
   const clip = text.altupCoefClip;
   const clipped = clip === null ? raw : raw.map((value) => Math.min(clip, Math.max(-clip, value)));

@@ -227,6 +227,12 @@ export function* transposedRowBlocks(source: Float32Array, rows: number, columns
 }
 
 /**
+ * Builds an RMSNorm over the last axis of `x` with scale `weight`: `rmsNorm` below (plain ops,
+ * the compat profile) or one SimplifiedLayerNormalization node (the optimized profile).
+ */
+export type RmsNormBuilder = (scope: GraphScope, name: string, x: string, weight: string, epsilon: number) => string;
+
+/**
  * RMSNorm over the last axis, `x / sqrt(mean(x²) + eps) · w`, written with plain ops in the
  * same order as Hugging Face (divide by the root, then scale), without the Gemma 1–3 `1 + w`.
  * `weight` null means no scale (`with_scale=False`).
