@@ -1,9 +1,16 @@
 import { kvSharingPlan, type Gemma3nConfig, type LayerType } from '@gemma3n/core';
 import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
 import type { TensorSource } from '../tensor-source';
-import { altupInitialStreams, altupUnembed } from '../text/altup-block';
-import { buildAttentionMasks, sliceFrom, type AttentionMasks } from '../text/attention-masks';
-import { decoderTensorCount, pastKeyName, pastValueName, presentKeyName, presentValueName, validateTextConfig } from '../text/decoder-graph';
+import { altupInitialStreams } from '../text/altup-block';
+import { buildAttentionMasks, type AttentionMasks } from '../text/attention-masks';
+import {
+  buildDecoderOutput,
+  declareDecoderInputs,
+  declarePresentOutputs,
+  decoderTensorCount,
+  ownCacheNames,
+  validateTextConfig,
+} from '../text/decoder-graph';
 import { buildPerLayerInputs, perLayerInputOf } from '../text/per-layer-inputs-block';
 import { TextGraphContext, type TextGraphBuildOptions } from '../text/text-graph-context';
 import { textWeightNames } from '../text/text-weight-names';
@@ -51,18 +58,9 @@ export async function buildFusedDecoderGraph(
   const names = textWeightNames(weights);
   const context = TextGraphContext.create(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options);
   const consumerAttention = options.consumerAttention ?? 'matmul';
-  const { hiddenSize: hidden, numKeyValueHeads: keyValueHeads, headDim } = text;
+  const { hiddenSize: hidden, headDim } = text;
 
-  const inputsEmbeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
-  const perLayerInputsInput = graph.input('per_layer_inputs', 'float32', ['batch_size', 'sequence_length', text.numHiddenLayers, text.hiddenSizePerLayerInput]);
-  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
-  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
-  const numLogitsToKeep = graph.input('num_logits_to_keep', 'int64', []);
-  const pastShape = ['batch_size', keyValueHeads, 'past_sequence_length', headDim];
-  for (const layer of plan.cacheLayers) {
-    graph.input(pastKeyName(layer), 'float32', pastShape);
-    graph.input(pastValueName(layer), 'float32', pastShape);
-  }
+  const { inputsEmbeds, perLayerInputs: perLayerInputsInput, attentionMask, positionIds, numLogitsToKeep } = declareDecoderInputs(graph, text, plan);
 
   const groupQueryAttention = buildGroupQueryAttentionInputs(graph, inputsEmbeds, attentionMask);
   const usesType = (type: LayerType) => text.layerTypes.includes(type);
@@ -93,7 +91,7 @@ export async function buildFusedDecoderGraph(
     if (!rotary) throw new Error(`internal: no RoPE cache built for ${layerPlan.layerType}`);
     let source;
     if (layerPlan.storesKv) {
-      source = { kind: 'own' as const, pastKey: pastKeyName(layer), pastValue: pastValueName(layer), presentKey: presentKeyName(layer), presentValue: presentValueName(layer) };
+      source = ownCacheNames(layer);
     } else {
       const producer = layerPlan.producerLayer === null ? undefined : produced.get(layerPlan.producerLayer);
       if (!producer) throw new Error(`internal: layer ${layer} shares K/V of layer ${layerPlan.producerLayer}, not built yet`);
@@ -114,30 +112,14 @@ export async function buildFusedDecoderGraph(
     if (result.produced) produced.set(layer, result.produced);
   }
 
-  const presentShape = ['batch_size', keyValueHeads, 'total_sequence_length', headDim];
-  for (const layer of plan.cacheLayers) {
-    graph.output(presentKeyName(layer), presentKeyName(layer), 'float32', presentShape);
-    graph.output(presentValueName(layer), presentValueName(layer), 'float32', presentShape);
-  }
-
-  // Every step after the last layer is per position: the kept positions are sliced first, so
-  // prefill with num_logits_to_keep = 1 computes one row of the V-wide lm_head only.
+  declarePresentOutputs(graph, text, plan);
   const output = graph.scope('/model/output');
   const embedsShape = output.op('Shape', [inputsEmbeds], { name: 'EmbedsShape' });
   const sequenceLength = output.op('Gather', [embedsShape, output.int64([1], [])], { name: 'SequenceLength', attributes: { axis: 0 } });
-  const keptStreams = keepLastPositions(output, streams, sequenceLength, numLogitsToKeep);
-  const merged = await altupUnembed(context, graph.scope('/model'), text, names.altupUnembedProjection, keptStreams);
-  const normWeight = await context.vector(output, 'norm/weight', names.finalNorm, hidden);
-  const normed = simplifiedNorm(output, 'norm', merged, normWeight, text.rmsNormEps);
-  let logits = await lmHead(context, graph.scope('/lm_head'), names.embedTokens, normed, hidden, text.vocabSize, options.lmHead ?? 'matmul-transposed-copy');
-  const cap = text.finalLogitSoftcapping;
-  if (cap !== null && cap > 0) {
-    const softcap = graph.scope('/lm_head/softcap');
-    const divided = softcap.op('Div', [logits, softcap.float32(cap)]);
-    const squashed = softcap.op('Tanh', [divided]);
-    logits = softcap.op('Mul', [squashed, softcap.float32(cap)]);
-  }
-  graph.output(logits, 'logits', 'float32', ['batch_size', 'num_logits', text.vocabSize]);
+  await buildDecoderOutput(context, text, names, streams, sequenceLength, numLogitsToKeep, {
+    norm: simplifiedNorm,
+    lmHead: (scope, normed) => lmHead(context, scope, names.embedTokens, normed, hidden, text.vocabSize, options.lmHead ?? 'matmul-transposed-copy'),
+  });
 }
 
 /** Tied lm_head: h [B, n, D] times the token table, [B, n, V]. */
@@ -150,15 +132,4 @@ async function lmHead(context: TextGraphContext, scope: GraphScope, tableName: s
   const leading = scope.op('Slice', [scope.op('Shape', [normed], { name: 'lm_head/InputShape' }), scope.int64([0]), scope.int64([2]), scope.int64([0])], { name: 'lm_head/LeadingDims' });
   const shape = scope.op('Concat', [leading, scope.int64([vocab])], { name: 'lm_head/OutputShape', attributes: { axis: 0 } });
   return scope.op('Reshape', [product, shape], { name: 'lm_head/Logits' });
-}
-
-/** streams[:, :, S − n:, :] for n = num_logits_to_keep > 0 (clamped to S); every position for n ≤ 0. */
-function keepLastPositions(scope: GraphScope, streams: string, sequenceLength: string, numLogitsToKeep: string): string {
-  const zero = scope.int64([0], []);
-  const fromEnd = scope.op('Sub', [sequenceLength, numLogitsToKeep], { name: 'StartFromEnd' });
-  const clamped = scope.op('Max', [fromEnd, zero], { name: 'ClampStart' });
-  const positive = scope.op('Greater', [numLogitsToKeep, zero], { name: 'KeepsSome' });
-  const start = scope.op('Where', [positive, clamped, zero], { name: 'Start' });
-  const starts = scope.op('Reshape', [start, scope.int64([1])], { name: 'Starts' });
-  return sliceFrom(scope, 'KeepPositions', streams, starts, 2);
 }

@@ -7,8 +7,8 @@ import type { LayerKeyValues } from './attention-block';
 import { buildDecoderLayer } from './decoder-layer';
 import { buildPerLayerInputs, perLayerInputOf } from './per-layer-inputs-block';
 import { buildRotaryTables, type RotaryTables } from './rotary-embedding';
-import { rmsNorm, TextGraphContext, type TextGraphBuildOptions } from './text-graph-context';
-import { textWeightNames } from './text-weight-names';
+import { rmsNorm, TextGraphContext, type RmsNormBuilder, type TextGraphBuildOptions } from './text-graph-context';
+import { textWeightNames, type TextWeightNames } from './text-weight-names';
 
 /**
  * Checkpoint tensors read per layer: q_proj, o_proj, q_norm; the MLP's three; four norms;
@@ -93,23 +93,9 @@ export async function buildDecoderGraph(
   const plan: KvSharingPlan = kvSharingPlan(text);
   const names = textWeightNames(weights);
   const context = TextGraphContext.create(graph, weights, 'decoder_model_merged', decoderTensorCount(config), options);
-  const { hiddenSize: hidden, numKeyValueHeads: keyValueHeads, headDim } = text;
+  const { hiddenSize: hidden, headDim } = text;
 
-  const inputsEmbeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', hidden]);
-  const perLayerInputsInput = graph.input('per_layer_inputs', 'float32', [
-    'batch_size',
-    'sequence_length',
-    text.numHiddenLayers,
-    text.hiddenSizePerLayerInput,
-  ]);
-  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
-  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
-  const numLogitsToKeep = graph.input('num_logits_to_keep', 'int64', []);
-  const pastShape = ['batch_size', keyValueHeads, 'past_sequence_length', headDim];
-  for (const layer of plan.cacheLayers) {
-    graph.input(pastKeyName(layer), 'float32', pastShape);
-    graph.input(pastValueName(layer), 'float32', pastShape);
-  }
+  const { inputsEmbeds, perLayerInputs: perLayerInputsInput, attentionMask, positionIds, numLogitsToKeep } = declareDecoderInputs(graph, text, plan);
 
   const usesType = (type: LayerType) => text.layerTypes.includes(type);
   const masks = buildAttentionMasks(graph, inputsEmbeds, attentionMask, {
@@ -144,37 +130,81 @@ export async function buildDecoderGraph(
       rotary,
       mask,
       slidingKeyStart: layerPlan.layerType === 'sliding_attention' ? masks.slidingKeyStart : null,
-      keyValueSource: producer
-        ? { kind: 'shared', producer }
-        : {
-            kind: 'own',
-            pastKey: pastKeyName(layer),
-            pastValue: pastValueName(layer),
-            presentKey: presentKeyName(layer),
-            presentValue: presentValueName(layer),
-          },
+      keyValueSource: producer ? { kind: 'shared', producer } : ownCacheNames(layer),
     });
     streams = result.streams;
     if (layerPlan.storesKv) producedKeyValues.set(layer, result.keyValues);
   }
 
-  const presentShape = ['batch_size', keyValueHeads, 'total_sequence_length', headDim];
+  declarePresentOutputs(graph, text, plan);
+  await buildDecoderOutput(context, text, names, streams, masks.sequenceLength, numLogitsToKeep, {
+    norm: rmsNorm,
+    // Tied lm_head: the embedding table again, transposed to [D, V] (262400 × 2048 floats,
+    // 2.1 GB at fp32 for the released models). Read whole and written in 16 MiB blocks, or, with
+    // a `readRows` source, transposed from row blocks so the table is never held whole.
+    lmHead: (scope, normed) => context.linear(scope, 'lm_head', normed, names.embedTokens, hidden, text.vocabSize),
+  });
+}
+
+/** The decoder's graph inputs, in the contract's order (past K/V of the cache layers last). */
+export function declareDecoderInputs(
+  graph: OnnxGraphBuilder,
+  text: Gemma3nTextConfig,
+  plan: KvSharingPlan,
+): { inputsEmbeds: string; perLayerInputs: string; attentionMask: string; positionIds: string; numLogitsToKeep: string } {
+  const inputsEmbeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', text.hiddenSize]);
+  const perLayerInputs = graph.input('per_layer_inputs', 'float32', [
+    'batch_size',
+    'sequence_length',
+    text.numHiddenLayers,
+    text.hiddenSizePerLayerInput,
+  ]);
+  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const numLogitsToKeep = graph.input('num_logits_to_keep', 'int64', []);
+  const pastShape = ['batch_size', text.numKeyValueHeads, 'past_sequence_length', text.headDim];
+  for (const layer of plan.cacheLayers) {
+    graph.input(pastKeyName(layer), 'float32', pastShape);
+    graph.input(pastValueName(layer), 'float32', pastShape);
+  }
+  return { inputsEmbeds, perLayerInputs, attentionMask, positionIds, numLogitsToKeep };
+}
+
+/** The cache names of a layer that computes its own K/V. */
+export function ownCacheNames(layer: number): { kind: 'own'; pastKey: string; pastValue: string; presentKey: string; presentValue: string } {
+  return { kind: 'own', pastKey: pastKeyName(layer), pastValue: pastValueName(layer), presentKey: presentKeyName(layer), presentValue: presentValueName(layer) };
+}
+
+export function declarePresentOutputs(graph: OnnxGraphBuilder, text: Gemma3nTextConfig, plan: KvSharingPlan): void {
+  const presentShape = ['batch_size', text.numKeyValueHeads, 'total_sequence_length', text.headDim];
   for (const layer of plan.cacheLayers) {
     graph.output(presentKeyName(layer), presentKeyName(layer), 'float32', presentShape);
     graph.output(presentValueName(layer), presentValueName(layer), 'float32', presentShape);
   }
+}
 
+/**
+ * From the last layer's streams to the `logits` output: keep the last positions, AltUp unembed,
+ * the final norm, the tied lm_head (`lmHead`, under `/lm_head`) and the final softcap.
+ */
+export async function buildDecoderOutput(
+  context: TextGraphContext,
+  text: Gemma3nTextConfig,
+  names: TextWeightNames,
+  streams: string,
+  sequenceLength: string,
+  numLogitsToKeep: string,
+  profile: { norm: RmsNormBuilder; lmHead: (scope: GraphScope, normed: string) => Promise<string> },
+): Promise<void> {
+  const graph = context.graph;
   // Every step after the last layer is per position, so the kept positions are sliced first:
   // prefill with num_logits_to_keep = 1 computes one row of the V-wide lm_head only.
   const output = graph.scope('/model/output');
-  const keptStreams = keepLastPositions(output, streams, masks.sequenceLength, numLogitsToKeep);
+  const keptStreams = keepLastPositions(output, streams, sequenceLength, numLogitsToKeep);
   const merged = await altupUnembed(context, graph.scope('/model'), text, names.altupUnembedProjection, keptStreams);
-  const normWeight = await context.vector(output, 'norm/weight', names.finalNorm, hidden);
-  const normed = rmsNorm(output, 'norm', merged, normWeight, text.rmsNormEps);
-  // Tied lm_head: the embedding table again, transposed to [D, V] (262400 × 2048 floats,
-  // 2.1 GB at fp32 for the released models). Read whole and written in 16 MiB blocks, or, with
-  // a `readRows` source, transposed from row blocks so the table is never held whole.
-  let logits = await context.linear(graph.scope('/lm_head'), 'lm_head', normed, names.embedTokens, hidden, text.vocabSize);
+  const normWeight = await context.vector(output, 'norm/weight', names.finalNorm, text.hiddenSize);
+  const normed = profile.norm(output, 'norm', merged, normWeight, text.rmsNormEps);
+  let logits = await profile.lmHead(graph.scope('/lm_head'), normed);
   const cap = text.finalLogitSoftcapping;
   if (cap !== null && cap > 0) {
     const softcap = graph.scope('/lm_head/softcap');
