@@ -2,25 +2,11 @@ import type { Gemma3nConfig } from '@gemma3n/core';
 import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
 import type { TensorSource } from '../tensor-source';
 import { DEFAULT_ROW_BLOCK_BYTES, rowsPerBlock, supportsRowReads } from '../text/row-range-source';
+import { embedTokensTensorCount, hardTokenEmbedders, type HardTokenEmbedder } from '../text/embed-tokens-graph';
 import type { TextGraphBuildOptions } from '../text/text-graph-context';
 import type { WeightRowReader } from '../text/weight-encoding';
 import { embedderWeightNames, textWeightNames } from '../text/text-weight-names';
 import { hardTokenTable } from './hard-token-tables';
-
-interface HardTokenRange {
-  kind: 'vision' | 'audio';
-  vocabOffset: number;
-  vocabSize: number;
-  hiddenSize: number;
-  rmsNormEps: number;
-}
-
-function hardTokenRanges(config: Gemma3nConfig): HardTokenRange[] {
-  const ranges: HardTokenRange[] = [];
-  if (config.vision) ranges.push({ kind: 'vision', ...config.vision });
-  if (config.audio) ranges.push({ kind: 'audio', ...config.audio });
-  return ranges;
-}
 
 /**
  * `embed_tokens.onnx` of the optimized profile, the compat graph's contract and values:
@@ -40,8 +26,8 @@ export async function buildFusedEmbedTokensGraph(
 ): Promise<void> {
   const text = config.text;
   const names = textWeightNames(weights);
-  const ranges = hardTokenRanges(config);
-  const total = 2 + 3 * ranges.length;
+  const ranges = hardTokenEmbedders(config);
+  const total = embedTokensTensorCount(config);
   let done = 0;
   const counted = <T>(value: T): T => {
     done++;
@@ -51,7 +37,7 @@ export async function buildFusedEmbedTokensGraph(
   const hidden = text.hiddenSize;
   const vocab = text.vocabSize;
 
-  const hardTables: { range: HardTokenRange; table: Float32Array }[] = [];
+  const hardTables: { range: HardTokenEmbedder; table: Float32Array }[] = [];
   for (const range of ranges) {
     if (range.vocabOffset < 0 || range.vocabOffset + range.vocabSize > vocab) {
       throw new Error(`${range.kind} hard tokens [${range.vocabOffset}, ${range.vocabOffset + range.vocabSize}) fall outside the ${vocab}-row token table`);

@@ -4,7 +4,8 @@ import type { TensorSource } from '../tensor-source';
 import { rmsNorm, TextGraphContext, type TextGraphBuildOptions } from './text-graph-context';
 import { embedderWeightNames, textWeightNames } from './text-weight-names';
 
-interface HardTokenEmbedder {
+/** A vision or audio embedder's hard-token range of the token ids. */
+export interface HardTokenEmbedder {
   kind: 'vision' | 'audio';
   vocabOffset: number;
   vocabSize: number;
@@ -12,7 +13,7 @@ interface HardTokenEmbedder {
   rmsNormEps: number;
 }
 
-function hardTokenEmbedders(config: Gemma3nConfig): HardTokenEmbedder[] {
+export function hardTokenEmbedders(config: Gemma3nConfig): HardTokenEmbedder[] {
   const embedders: HardTokenEmbedder[] = [];
   if (config.vision) embedders.push({ kind: 'vision', ...config.vision });
   if (config.audio) embedders.push({ kind: 'audio', ...config.audio });
