@@ -12,10 +12,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kvSharingPlan, parseGemma3nConfig, type Gemma3nConfig } from '@gemma3n/core';
+import { parseGemma3nConfig } from '@gemma3n/core';
 import * as ort from 'onnxruntime-node';
 import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
 import { buildTinyConfig, TINY_TEXT_SHAPES } from '../checkpoint/tiny-text-shapes';
+import {
+  emptyPast,
+  openTextGraphSessions,
+  presentsAsPast,
+  releaseTextGraphSessions,
+  runTextGraphs,
+  type TextGraphSessions,
+} from '../text/text-graph-sessions';
 import { writeTextGraphs, type WriteTextGraphsOptions } from '../text/write-text-graphs';
 
 const [shapeName = 'tiny', promptText = '128', stepsText = '16', threadsText = '2', roundsText = '3'] = process.argv.slice(2);
@@ -60,12 +68,8 @@ const VARIANTS: Variant[] = [
   { label: 'optimized, lm_head Gemm transB on [V,D]', options: { graph: 'optimized', lmHead: 'gemm-transposed-b' } },
 ];
 
-const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
-
-interface Loaded {
+interface Loaded extends TextGraphSessions {
   variant: Variant;
-  embed: ort.InferenceSession;
-  decoder: ort.InferenceSession;
   prefillKeepOne: number[];
   prefillKeepAll: number[];
   decode: number[];
@@ -85,34 +89,6 @@ function now(): Clock {
   return { wall: performance.now(), cpu: (usage.user + usage.system) / 1000 };
 }
 
-async function runDecoder(config: Gemma3nConfig, loaded: Loaded, ids: number[], start: number, keep: number, past: Record<string, ort.Tensor>, embedTimes?: number[]) {
-  const started = performance.now();
-  const embedded = await loaded.embed.run({ input_ids: int64(ids, [1, ids.length]) });
-  embedTimes?.push(performance.now() - started);
-  return loaded.decoder.run({
-    inputs_embeds: embedded.inputs_embeds!,
-    per_layer_inputs: embedded.per_layer_inputs!,
-    attention_mask: int64(Array.from({ length: start + ids.length }, () => 1), [1, start + ids.length]),
-    position_ids: int64(ids.map((_, index) => start + index), [1, ids.length]),
-    num_logits_to_keep: int64([keep], []),
-    ...past,
-  });
-}
-
-function emptyPast(config: Gemma3nConfig): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const layer of kvSharingPlan(config.text).cacheLayers) {
-    for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, config.text.numKeyValueHeads, 0, config.text.headDim]);
-  }
-  return feeds;
-}
-
-function presentsAsPast(outputs: ort.InferenceSession.OnnxValueMapType): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, value] of Object.entries(outputs)) if (name.startsWith('present.')) feeds[name.replace('present.', 'past_key_values.')] = value as ort.Tensor;
-  return feeds;
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 /** Under load from other processes the minimum is the steadier estimate of a variant's own cost. */
 const minimum = (values: number[]) => Math.min(...values);
@@ -130,10 +106,9 @@ async function main(): Promise<void> {
       const started = performance.now();
       await writeTextGraphs(config, weights, directory, variant.options);
       const written = performance.now();
-      const embed = await ort.InferenceSession.create(join(directory, 'embed_tokens.onnx'), sessionOptions);
-      const decoder = await ort.InferenceSession.create(join(directory, 'decoder_model_merged.onnx'), sessionOptions);
+      const sessions = await openTextGraphSessions(directory, config, sessionOptions);
       console.log(`${variant.label}: written in ${((written - started) / 1000).toFixed(1)} s, sessions in ${((performance.now() - written) / 1000).toFixed(1)} s`);
-      loaded.push({ variant, embed, decoder, prefillKeepOne: [], prefillKeepAll: [], decode: [], decodeEmbed: [], cpu: { prefillKeepOne: [], prefillKeepAll: [], decode: [] } });
+      loaded.push({ ...sessions, variant, prefillKeepOne: [], prefillKeepAll: [], decode: [], decodeEmbed: [], cpu: { prefillKeepOne: [], prefillKeepAll: [], decode: [] } });
     }
     const prompt = Array.from({ length: promptLength }, (_, index) => (index * 7919 + 13) % config.text.vocabSizePerLayerInput);
     // Round 0 is a warm-up and is not recorded. Variants take turns at every prefill and every
@@ -148,19 +123,19 @@ async function main(): Promise<void> {
       const caches = new Map<Loaded, ort.InferenceSession.OnnxValueMapType>();
       for (const entry of loaded) {
         const started = now();
-        await runDecoder(config, entry, prompt, 0, 0, emptyPast(config));
+        await runTextGraphs(entry, prompt, 0, 0, emptyPast(entry, 1));
         record(entry, 'prefillKeepAll', started);
       }
       for (const entry of loaded) {
         const started = now();
-        caches.set(entry, await runDecoder(config, entry, prompt, 0, 1, emptyPast(config)));
+        caches.set(entry, await runTextGraphs(entry, prompt, 0, 1, emptyPast(entry, 1)));
         record(entry, 'prefillKeepOne', started);
       }
       for (let step = 0; step < decodeSteps; step++) {
         for (const entry of loaded) {
           const started = now();
           const embedTimes = round > 0 ? entry.decodeEmbed : undefined;
-          caches.set(entry, await runDecoder(config, entry, [prompt[step % prompt.length]!], promptLength + step, 1, presentsAsPast(caches.get(entry)!), embedTimes));
+          caches.set(entry, await runTextGraphs(entry, [prompt[step % prompt.length]!], promptLength + step, 1, presentsAsPast(caches.get(entry)!), embedTimes));
           record(entry, 'decode', started);
         }
       }
@@ -179,10 +154,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const entry of loaded) {
-      await entry.embed.release();
-      await entry.decoder.release();
-    }
+    for (const entry of loaded) await releaseTextGraphSessions(entry);
     await rm(root, { recursive: true, force: true });
   }
 }
