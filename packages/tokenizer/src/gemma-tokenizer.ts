@@ -123,7 +123,7 @@ export class GemmaTokenizer {
       if (token.special) this.specialIds.add(token.id);
     }
     this.addedVocabulary = new AddedVocabulary(addedTokens, normalizer);
-    let largestId = this.model.idToToken.length - 1;
+    let largestId = this.model.vocabularySize - 1;
     for (const token of addedTokens) largestId = Math.max(largestId, token.id);
     this.vocabularySize = largestId + 1;
     for (const id of [...this.frame.prefix, ...this.frame.suffix]) {
@@ -259,7 +259,7 @@ export class GemmaTokenizer {
 
   /** The token of an id, or undefined for an id outside the vocabulary. */
   idToToken(id: number): string | undefined {
-    return this.addedById.get(id)?.content ?? this.model.idToToken[id];
+    return this.addedById.get(id)?.content ?? this.model.idToToken(id);
   }
 
   /** Whether the id is an added token marked `special` (what `skipSpecialTokens` drops). */

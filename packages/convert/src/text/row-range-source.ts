@@ -23,6 +23,32 @@ export function rowsPerBlock(columns: number, blockBytes: number): number {
   return Math.max(1, Math.floor(blockBytes / 4 / Math.max(columns, 1)));
 }
 
+/** Rows [first, first + count) of a 2-D tensor, row-major. */
+export interface RowBlock {
+  first: number;
+  count: number;
+  values: Float32Array;
+}
+
+/** Reads a [rows, columns] tensor a block of whole rows at a time, checking each block's length. */
+export async function* readRowBlocks(
+  source: TensorSource & RowRangeReader,
+  name: string,
+  rows: number,
+  columns: number,
+  blockBytes = DEFAULT_ROW_BLOCK_BYTES,
+): AsyncGenerator<RowBlock> {
+  const blockRows = rowsPerBlock(columns, blockBytes);
+  for (let first = 0; first < rows; first += blockRows) {
+    const count = Math.min(blockRows, rows - first);
+    const values = await source.readRows(name, first, count);
+    if (values.length !== count * columns) {
+      throw new Error(`readRows(${name}, ${first}, ${count}) returned ${values.length} values, expected ${count * columns}`);
+    }
+    yield { first, count, values };
+  }
+}
+
 /** Yields the tensor's bytes a block of rows at a time, checking each block's length. */
 export async function* rowBlocks(
   source: TensorSource & RowRangeReader,
@@ -31,13 +57,7 @@ export async function* rowBlocks(
   columns: number,
   blockBytes = DEFAULT_ROW_BLOCK_BYTES,
 ): AsyncGenerator<Uint8Array> {
-  const blockRows = rowsPerBlock(columns, blockBytes);
-  for (let first = 0; first < rows; first += blockRows) {
-    const count = Math.min(blockRows, rows - first);
-    const block = await source.readRows(name, first, count);
-    if (block.length !== count * columns) {
-      throw new Error(`readRows(${name}, ${first}, ${count}) returned ${block.length} values, expected ${count * columns}`);
-    }
-    yield new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+  for await (const { values } of readRowBlocks(source, name, rows, columns, blockBytes)) {
+    yield new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   }
 }

@@ -1,6 +1,6 @@
 import type { TensorSource } from '../tensor-source';
 import type { GraphScope, OnnxGraphBuilder, WriteAt } from '../onnx/onnx-graph-builder';
-import { DEFAULT_ROW_BLOCK_BYTES, rowBlocks, rowsPerBlock, supportsRowReads, type RowRangeReader } from './row-range-source';
+import { DEFAULT_ROW_BLOCK_BYTES, readRowBlocks, rowBlocks, supportsRowReads, type RowRangeReader } from './row-range-source';
 import type { WeightEncoding, WeightRowReader } from './weight-encoding';
 
 /** Progress of one graph: `done` of `total` checkpoint tensors written. */
@@ -190,13 +190,7 @@ async function writeTransposeFromRowBlocks(
   blockBytes: number,
   writeAt: WriteAt,
 ): Promise<void> {
-  const blockRows = rowsPerBlock(columns, blockBytes);
-  for (let first = 0; first < rows; first += blockRows) {
-    const count = Math.min(blockRows, rows - first);
-    const block = await source.readRows(name, first, count);
-    if (block.length !== count * columns) {
-      throw new Error(`readRows(${name}, ${first}, ${count}) returned ${block.length} values, expected ${count * columns}`);
-    }
+  for await (const { first, count, values: block } of readRowBlocks(source, name, rows, columns, blockBytes)) {
     const run = new Float32Array(count);
     const runBytes = new Uint8Array(run.buffer);
     for (let column = 0; column < columns; column++) {

@@ -7,7 +7,8 @@ import {
   tokenizerJsonSource,
 } from '../pipeline/json-fields';
 import { MergeQueue, positionScale } from './merge-queue';
-import { MergeTable } from './merge-table';
+import { MergeTable, maximumMergeCount } from './merge-table';
+import { createTokenVocabulary, type TokenVocabulary } from './token-vocabulary';
 
 /** Words up to this many symbols are merged by rescanning a small array; longer ones use the heap. */
 const scanMergeLimit = 48;
@@ -37,9 +38,8 @@ const boundaryMarker = 0x2581;
  * subword prefixes or suffixes, merges of byte tokens) are encoded whole.
  */
 export class BpeModel {
-  readonly idToToken: string[];
   readonly unknownId: number;
-  private readonly vocab: Record<string, unknown>;
+  private readonly vocabulary: TokenVocabulary;
   private readonly merges: MergeTable;
   private readonly subwordPrefixLength: number;
   private readonly byteFallback: boolean;
@@ -84,22 +84,25 @@ export class BpeModel {
     this.subwordPrefix = readOptionalString(record, 'continuing_subword_prefix', path);
     this.wordSuffix = readOptionalString(record, 'end_of_word_suffix', path);
 
-    // The parsed vocabulary object is already a hash table keyed by the pieces; looking pieces up
-    // in it directly saves building a 262k-entry Map, most of the load time otherwise.
-    this.vocab = readRecord(record['vocab'], 'model.vocab') as Record<string, unknown>;
-    this.idToToken = [];
-    const pieces = Object.keys(this.vocab);
+    // The parsed vocabulary object is already a hash table keyed by the pieces: the merges below
+    // are looked up in it. It is not kept (the tokenizer must not hold the parsed JSON), so the
+    // pieces are copied into a compact TokenVocabulary for use after loading.
+    const vocab = readRecord(record['vocab'], 'model.vocab') as Record<string, unknown>;
+    const pieces = Object.keys(vocab);
+    const ids: number[] = [];
     for (let index = 0; index < pieces.length; index++) {
       const piece = pieces[index]!;
-      const id = this.vocab[piece];
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-        throw fieldError(`model.vocab[${JSON.stringify(piece)}]`, id, 'a non-negative integer id');
+      const id = vocab[piece];
+      // Ids are stored in Int32Arrays (merges, characters); no vocabulary comes near 2^31 tokens.
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 2 ** 31) {
+        throw fieldError(`model.vocab[${JSON.stringify(piece)}]`, id, 'a non-negative integer id below 2^31');
       }
-      this.idToToken[id] = piece;
+      ids.push(id);
       const first = piece.charCodeAt(0);
       if (piece.length === 1) this.bmpCharacterIds[first] = id;
       else if (piece.length === 2 && first >= 0xd800 && first <= 0xdbff) this.astralCharacterIds.set(piece.codePointAt(0)!, id);
     }
+    this.vocabulary = createTokenVocabulary(pieces, ids);
     for (let byte = 0; byte < 256; byte++) {
       const id = this.tokenToId(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
       if (id !== undefined) this.byteIds[byte] = id;
@@ -114,6 +117,7 @@ export class BpeModel {
 
     const merges = record['merges'];
     if (!Array.isArray(merges)) throw fieldError('model.merges', merges, 'an array');
+    if (merges.length >= maximumMergeCount) throw fieldError('model.merges', merges, `fewer than 2^21 merges`);
     this.merges = new MergeTable(merges.length);
     const prefixLength = this.subwordPrefix?.length ?? 0;
     this.subwordPrefixLength = prefixLength;
@@ -122,22 +126,22 @@ export class BpeModel {
     for (let rank = 0; rank < merges.length; rank++) {
       const entry = merges[rank];
       const [left, right] = Array.isArray(entry) && entry.length === 2 ? (entry as [string, string]) : readMerge(entry, rank);
-      const leftId = this.vocab[left];
-      const rightId = this.vocab[right];
+      // Inherited names ("constructor") are not numbers, so typeof alone rejects them.
+      const leftId = vocab[left];
+      const rightId = vocab[right];
       if (typeof leftId !== 'number' || typeof rightId !== 'number') {
         throw fieldError(`model.merges[${rank}]`, entry, `tokens of model.vocab (${JSON.stringify(typeof leftId !== 'number' ? left : right)} is not)`);
       }
       // The merged token's id is looked up when the merge is first applied (see mergedIdOf):
       // concatenating and hashing 515k strings up front costs about 120 ms, and an
       // encoder uses a small fraction of the merges.
-      this.merges.set(leftId, rightId, rank, -1);
+      this.merges.set(leftId, rightId, rank);
       if (left.length === 6 || right.length === 6) {
         if (isByteToken(left) || isByteToken(right)) mergesTouchBytes = true;
       }
       const joinIsCut = right.charCodeAt(prefixLength) === boundaryMarker && left.charCodeAt(left.length - 1) !== boundaryMarker;
       if (joinIsCut || containsCut(left) || containsCut(right)) crossingTexts.push(left + right.slice(prefixLength));
     }
-    if (merges.length >= 2 ** 21) throw fieldError('model.merges', merges, 'fewer than 2^21 merges');
 
     this.cutAtBoundaries =
       !this.ignoreMerges && this.subwordPrefix === null && this.wordSuffix === null && !mergesTouchBytes && crossingTexts.length <= 4096;
@@ -153,11 +157,20 @@ export class BpeModel {
     }
   }
 
+  /** One more than the largest id of the model vocabulary. */
+  get vocabularySize(): number {
+    return this.vocabulary.size;
+  }
+
   /** The id of a piece of the model vocabulary, or undefined. */
   tokenToId(piece: string): number | undefined {
-    const id = this.vocab[piece];
-    // The vocabulary is a plain parsed object: inherited names such as "constructor" are not ids.
-    return typeof id === 'number' && Object.hasOwn(this.vocab, piece) ? id : undefined;
+    const id = this.vocabulary.idOf(piece);
+    return id === -1 ? undefined : id;
+  }
+
+  /** The piece of an id, or undefined for an id without one. */
+  idToToken(id: number): string | undefined {
+    return this.vocabulary.pieceOf(id);
   }
 
   /** Encodes one pre-tokenized word, appending its ids to `output`. */
@@ -317,7 +330,7 @@ export class BpeModel {
         }
       }
       if (best === -1) break;
-      symbols[best] = this.mergedIdOf(merges.find(symbols[best]!, symbols[best + 1]!), symbols[best]!, symbols[best + 1]!);
+      symbols[best] = this.mergedIdOf(bestRank, symbols[best]!, symbols[best + 1]!);
       for (let index = best + 1; index + 1 < length; index++) {
         symbols[index] = symbols[index + 1]!;
         ranks[index] = ranks[index + 1]!;
@@ -358,9 +371,8 @@ export class BpeModel {
       if (previous[position] === -2) continue;
       const right = next[position]!;
       if (right === -1) continue;
-      const slot = merges.find(symbols[position]!, symbols[right]!);
-      if (slot === -1 || merges.rankAt(slot) !== rank) continue;
-      symbols[position] = this.mergedIdOf(slot, symbols[position]!, symbols[right]!);
+      if (merges.rankOf(symbols[position]!, symbols[right]!) !== rank) continue;
+      symbols[position] = this.mergedIdOf(rank, symbols[position]!, symbols[right]!);
       const afterRight = next[right]!;
       next[position] = afterRight;
       if (afterRight !== -1) previous[afterRight] = position;
@@ -379,22 +391,22 @@ export class BpeModel {
     return length;
   }
 
-  /** The id the merge in `slot` (of `left` and `right`) produces, resolved on first use. */
-  private mergedIdOf(slot: number, left: number, right: number): number {
-    const known = this.merges.mergedIdAt(slot);
+  /** The id the merge of `rank` (of `left` and `right`) produces, resolved on first use. */
+  private mergedIdOf(rank: number, left: number, right: number): number {
+    const known = this.merges.mergedIdOf(rank);
     if (known !== -1) return known;
-    const leftText = this.idToToken[left]!;
-    const rightText = this.idToToken[right]!;
+    const leftText = this.vocabulary.pieceOf(left)!;
+    const rightText = this.vocabulary.pieceOf(right)!;
     const merged = leftText + rightText.slice(this.subwordPrefixLength);
     const id = this.tokenToId(merged);
     if (id === undefined) {
       throw fieldError(
-        `model.merges[${this.merges.rankAt(slot)}]`,
+        `model.merges[${rank}]`,
         [leftText, rightText],
         `a pair whose concatenation ${JSON.stringify(merged)} is in model.vocab`,
       );
     }
-    this.merges.setMergedIdAt(slot, id);
+    this.merges.setMergedId(rank, id);
     return id;
   }
 
