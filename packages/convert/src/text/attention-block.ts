@@ -51,10 +51,16 @@ export async function buildAttention(
   const groups = heads / keyValueHeads;
   const attention = scope.scope('attn');
 
-  const queryProjected = await context.linear(attention, 'q_proj', x, names.qProj, hidden, heads * headDim);
-  const queryHeads = attention.op('Reshape', [queryProjected, attention.int64([0, 0, heads, headDim])], { name: 'q_proj/Reshape' });
-  const queryNormWeight = await context.vector(attention, 'q_norm/weight', names.qNorm, headDim);
-  const queryNormed = rmsNorm(attention, 'q_norm', queryHeads, queryNormWeight, epsilon);
+  /** `<kind>_proj(x)` split into heads, [B, S, heads, hd]. */
+  const projectHeads = async (kind: 'q' | 'k' | 'v', weightName: string, headCount: number): Promise<string> => {
+    const projected = await context.linear(attention, `${kind}_proj`, x, weightName, hidden, headCount * headDim);
+    return attention.op('Reshape', [projected, attention.int64([0, 0, headCount, headDim])], { name: `${kind}_proj/Reshape` });
+  };
+  /** RMSNorm over head_dim with the checkpoint's q_norm / k_norm scale. */
+  const normHeads = async (name: 'q_norm' | 'k_norm', perHead: string, weightName: string): Promise<string> =>
+    rmsNorm(attention, name, perHead, await context.vector(attention, `${name}/weight`, weightName, headDim), epsilon);
+
+  const queryNormed = await normHeads('q_norm', await projectHeads('q', names.qProj, heads), names.qNorm);
   const queryRotated = applyRotary(attention.scope('q'), queryNormed, rotary, headDim);
   // [B, S, H, hd] → [B, H, S, hd] → [B, Hkv, groups, S, hd]: query head h uses KV head ⌊h / groups⌋.
   const queryFirst = attention.op('Transpose', [queryRotated], { name: 'q/Transpose', attributes: { perm: [0, 2, 1, 3] } });
@@ -62,10 +68,7 @@ export async function buildAttention(
 
   let keyValues: LayerKeyValues;
   if (source.kind === 'own') {
-    const keyProjected = await context.linear(attention, 'k_proj', x, names.kProj, hidden, keyValueHeads * headDim);
-    const keyHeads = attention.op('Reshape', [keyProjected, attention.int64([0, 0, keyValueHeads, headDim])], { name: 'k_proj/Reshape' });
-    const keyNormWeight = await context.vector(attention, 'k_norm/weight', names.kNorm, headDim);
-    const keyNormed = rmsNorm(attention, 'k_norm', keyHeads, keyNormWeight, epsilon);
+    const keyNormed = await normHeads('k_norm', await projectHeads('k', names.kProj, keyValueHeads), names.kNorm);
     const keyRotated = applyRotary(attention.scope('k'), keyNormed, rotary, headDim);
     const keyNew = attention.op('Transpose', [keyRotated], { name: 'k/Transpose', attributes: { perm: [0, 2, 1, 3] } });
     const key = attention.op('Concat', [source.pastKey, keyNew], {
@@ -74,9 +77,7 @@ export async function buildAttention(
       outputs: [source.presentKey],
     });
 
-    const valueProjected = await context.linear(attention, 'v_proj', x, names.vProj, hidden, keyValueHeads * headDim);
-    const valueHeads = attention.op('Reshape', [valueProjected, attention.int64([0, 0, keyValueHeads, headDim])], { name: 'v_proj/Reshape' });
-    const valueNormed = rmsNorm(attention, 'v_norm', valueHeads, null, epsilon);
+    const valueNormed = rmsNorm(attention, 'v_norm', await projectHeads('v', names.vProj, keyValueHeads), null, epsilon);
     const valueNew = attention.op('Transpose', [valueNormed], { name: 'v/Transpose', attributes: { perm: [0, 2, 1, 3] } });
     const value = attention.op('Concat', [source.pastValue, valueNew], {
       name: 'v/ConcatPast',
