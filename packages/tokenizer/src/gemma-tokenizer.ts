@@ -96,14 +96,17 @@ export class GemmaTokenizer {
   /** Per-id byte of a `<0xNN>` piece (-1 for other pieces), filled on first use. */
   private readonly byteValues: number[] = [];
   private byteRun: Uint8Array = new Uint8Array(64);
-  private readonly config: Record<string, unknown>;
+  /** The special-token variables chat templates get (`bos_token`, …), read from the config at load. */
+  private readonly templateVariables: Record<string, string>;
 
   private constructor(tokenizerJson: unknown, tokenizerConfigJson: unknown, extras: GemmaTokenizerExtras) {
     const root = readRecord(tokenizerJson, 'the top level');
     if (root['truncation'] !== undefined && root['truncation'] !== null) {
       throw fieldError('truncation', root['truncation'], 'null (truncation is not supported; truncate the ids instead)');
     }
-    this.config = tokenizerConfigJson === undefined || tokenizerConfigJson === null ? {} : readConfig(tokenizerConfigJson);
+    // The parsed files are read here and not kept: `tokenizer_config.json` alone is 1.2 MB (with
+    // its added_tokens_decoder) and `tokenizer.json` over 100 MiB once parsed.
+    const config = tokenizerConfigJson === undefined || tokenizerConfigJson === null ? {} : readConfig(tokenizerConfigJson);
     const normalizer = compileNormalizer(root['normalizer']);
     this.preTokenizer = compilePreTokenizer(root['pre_tokenizer']);
     this.model = new BpeModel(root['model']);
@@ -132,22 +135,23 @@ export class GemmaTokenizer {
 
     // Off unless the config turns it on: Gemma configs say false, and so does transformers'
     // current default (transformers.js would default to true for a config without the key).
-    this.cleanUpSpaces = this.config['clean_up_tokenization_spaces'] === true;
-    this.chatTemplate = extras.chatTemplate ?? readChatTemplate(this.config);
+    this.cleanUpSpaces = config['clean_up_tokenization_spaces'] === true;
+    this.chatTemplate = extras.chatTemplate ?? readChatTemplate(config);
+    this.templateVariables = readTemplateVariables(config);
     this.mediaSequenceLengths = readMediaSequenceLengths(extras.processorConfig);
     this.specialTokens = {
-      bos: this.configToken('bos_token', '<bos>'),
-      eos: this.configToken('eos_token', '<eos>'),
-      pad: this.configToken('pad_token', '<pad>'),
-      unk: this.configToken('unk_token', '<unk>'),
+      bos: this.configToken(config, 'bos_token', '<bos>'),
+      eos: this.configToken(config, 'eos_token', '<eos>'),
+      pad: this.configToken(config, 'pad_token', '<pad>'),
+      unk: this.configToken(config, 'unk_token', '<unk>'),
       startOfTurn: this.namedToken('<start_of_turn>'),
       endOfTurn: this.namedToken('<end_of_turn>'),
-      startOfImage: this.configToken('boi_token', '<start_of_image>'),
-      endOfImage: this.configToken('eoi_token', '<end_of_image>'),
-      imageSoftToken: this.configToken('image_token', '<image_soft_token>'),
-      startOfAudio: this.configToken('boa_token', '<start_of_audio>'),
-      endOfAudio: this.configToken('eoa_token', '<end_of_audio>'),
-      audioSoftToken: this.configToken('audio_token', '<audio_soft_token>'),
+      startOfImage: this.configToken(config, 'boi_token', '<start_of_image>'),
+      endOfImage: this.configToken(config, 'eoi_token', '<end_of_image>'),
+      imageSoftToken: this.configToken(config, 'image_token', '<image_soft_token>'),
+      startOfAudio: this.configToken(config, 'boa_token', '<start_of_audio>'),
+      endOfAudio: this.configToken(config, 'eoa_token', '<end_of_audio>'),
+      audioSoftToken: this.configToken(config, 'audio_token', '<audio_soft_token>'),
     };
   }
 
@@ -291,7 +295,7 @@ export class GemmaTokenizer {
         message: 'no chat template: the folder has neither chat_template.jinja nor a chat_template key',
       });
     }
-    return applyChatTemplate(this.chatTemplate, messages, options, this.templateTokens());
+    return applyChatTemplate(this.chatTemplate, messages, options, this.templateVariables);
   }
 
   /**
@@ -327,18 +331,8 @@ export class GemmaTokenizer {
     return piece;
   }
 
-  private templateTokens(): Record<string, string> {
-    const tokens: Record<string, string> = {};
-    // The variables transformers.js passes to chat templates.
-    for (const key of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token']) {
-      const content = tokenContent(this.config[key]);
-      if (content !== undefined && content !== '') tokens[key] = content;
-    }
-    return tokens;
-  }
-
-  private configToken(key: string, fallback: string): TokenWithId | undefined {
-    const configured = tokenContent(this.config[key]);
+  private configToken(config: Record<string, unknown>, key: string, fallback: string): TokenWithId | undefined {
+    const configured = tokenContent(config[key]);
     if (configured !== undefined) {
       const id = this.tokenToId(configured);
       if (id === undefined) {
@@ -382,6 +376,16 @@ function tokenContent(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (isRecord(value) && typeof value['content'] === 'string') return value['content'];
   return undefined;
+}
+
+/** The variables transformers.js passes to chat templates. */
+function readTemplateVariables(config: Record<string, unknown>): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token']) {
+    const content = tokenContent(config[key]);
+    if (content !== undefined && content !== '') variables[key] = content;
+  }
+  return variables;
 }
 
 function readChatTemplate(config: Record<string, unknown>): string | null {

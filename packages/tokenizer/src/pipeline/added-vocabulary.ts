@@ -41,7 +41,8 @@ export function readAddedTokens(value: unknown): AddedToken[] {
 }
 
 interface TrieNode {
-  children: Map<number, TrieNode>;
+  /** Null for a leaf: Gemma's 6.7k added tokens end in as many leaves, each an empty Map otherwise. */
+  children: Map<number, TrieNode> | null;
   /** Index into `tokens` of the token ending here, or -1. */
   tokenIndex: number;
 }
@@ -54,7 +55,7 @@ interface TrieNode {
  * array read per character.
  */
 class LeftmostLongestMatcher {
-  private readonly root: TrieNode = { children: new Map(), tokenIndex: -1 };
+  private readonly root: TrieNode = { children: null, tokenIndex: -1 };
   private readonly startsToken = new Uint8Array(65536);
 
   constructor(readonly patterns: readonly string[]) {
@@ -63,9 +64,10 @@ class LeftmostLongestMatcher {
       let node = this.root;
       for (let position = 0; position < pattern.length; position++) {
         const unit = pattern.charCodeAt(position);
+        node.children ??= new Map();
         let child = node.children.get(unit);
         if (child === undefined) {
-          child = { children: new Map(), tokenIndex: -1 };
+          child = { children: null, tokenIndex: -1 };
           node.children.set(unit, child);
         }
         node = child;
@@ -77,7 +79,7 @@ class LeftmostLongestMatcher {
   }
 
   get isEmpty(): boolean {
-    return this.root.children.size === 0;
+    return this.root.children === null;
   }
 
   /** Calls `onMatch(start, end, patternIndex)` for each match, left to right, non-overlapping. */
@@ -93,7 +95,7 @@ class LeftmostLongestMatcher {
       let bestEnd = -1;
       let bestIndex = -1;
       for (let cursor = position; cursor < length; cursor++) {
-        node = node.children.get(text.charCodeAt(cursor));
+        node = node.children?.get(text.charCodeAt(cursor));
         if (node === undefined) break;
         if (node.tokenIndex !== -1) {
           bestEnd = cursor + 1;
