@@ -40,46 +40,66 @@ export function readAddedTokens(value: unknown): AddedToken[] {
   });
 }
 
-interface TrieNode {
-  /** Null for a leaf: Gemma's 6.7k added tokens end in as many leaves, each an empty Map otherwise. */
-  children: Map<number, TrieNode> | null;
-  /** Index into `tokens` of the token ending here, or -1. */
-  tokenIndex: number;
-}
-
 /**
  * Leftmost-longest matcher over a set of token strings (what Hugging Face builds with
  * Aho-Corasick `LeftmostLongest`): at the first position where any token starts, take the
  * longest token starting there. A trie on UTF-16 code units; a 64 Ki table of first code units
  * rejects positions that start no token without touching the trie, so plain text costs one
  * array read per character.
+ *
+ * The trie lives in typed arrays: nodes are numbers (0 the root), each with the index of the
+ * token ending there, and the edges (parent, code unit) → child are an open-addressing table.
+ * Gemma's 6.7k added tokens make 13k nodes: 0.4 MiB, against 2.1 MiB as objects with a Map each.
  */
 class LeftmostLongestMatcher {
-  private readonly root: TrieNode = { children: null, tokenIndex: -1 };
+  readonly isEmpty: boolean;
+  /** Per node: index into `patterns` of the token ending there, or -1. */
+  private readonly tokenIndexOfNode: Int32Array;
+  private readonly edgeMask: number;
+  private readonly edgeParents: Int32Array;
+  private readonly edgeUnits: Uint16Array;
+  /** The child of each edge slot; 0 (the root, never a child) marks an empty slot. */
+  private readonly edgeChildren: Int32Array;
   private readonly startsToken = new Uint8Array(65536);
 
   constructor(readonly patterns: readonly string[]) {
+    // Built with a Map keyed by parent · 2^16 + unit, then packed.
+    const edges = new Map<number, number>();
+    const tokenIndexOfNode: number[] = [-1];
     patterns.forEach((pattern, index) => {
       if (pattern.length === 0) return;
-      let node = this.root;
+      let node = 0;
       for (let position = 0; position < pattern.length; position++) {
-        const unit = pattern.charCodeAt(position);
-        node.children ??= new Map();
-        let child = node.children.get(unit);
+        const key = node * 65536 + pattern.charCodeAt(position);
+        let child = edges.get(key);
         if (child === undefined) {
-          child = { children: null, tokenIndex: -1 };
-          node.children.set(unit, child);
+          child = tokenIndexOfNode.length;
+          tokenIndexOfNode.push(-1);
+          edges.set(key, child);
         }
         node = child;
       }
       // With duplicate contents the first entry wins, as a map keyed by content would.
-      if (node.tokenIndex === -1) node.tokenIndex = index;
+      if (tokenIndexOfNode[node] === -1) tokenIndexOfNode[node] = index;
       this.startsToken[pattern.charCodeAt(0)] = 1;
     });
-  }
-
-  get isEmpty(): boolean {
-    return this.root.children === null;
+    this.isEmpty = edges.size === 0;
+    this.tokenIndexOfNode = Int32Array.from(tokenIndexOfNode);
+    let capacity = 16;
+    while (capacity < edges.size * 2) capacity *= 2;
+    this.edgeMask = capacity - 1;
+    this.edgeParents = new Int32Array(capacity);
+    this.edgeUnits = new Uint16Array(capacity);
+    this.edgeChildren = new Int32Array(capacity);
+    for (const [key, child] of edges) {
+      const parent = Math.floor(key / 65536);
+      const unit = key - parent * 65536;
+      let slot = hashEdge(parent, unit) & this.edgeMask;
+      while (this.edgeChildren[slot] !== 0) slot = (slot + 1) & this.edgeMask;
+      this.edgeParents[slot] = parent;
+      this.edgeUnits[slot] = unit;
+      this.edgeChildren[slot] = child;
+    }
   }
 
   /** Calls `onMatch(start, end, patternIndex)` for each match, left to right, non-overlapping. */
@@ -91,15 +111,16 @@ class LeftmostLongestMatcher {
         position++;
         continue;
       }
-      let node: TrieNode | undefined = this.root;
+      let node = 0;
       let bestEnd = -1;
       let bestIndex = -1;
       for (let cursor = position; cursor < length; cursor++) {
-        node = node.children?.get(text.charCodeAt(cursor));
-        if (node === undefined) break;
-        if (node.tokenIndex !== -1) {
+        node = this.childOf(node, text.charCodeAt(cursor));
+        if (node === 0) break;
+        const tokenIndex = this.tokenIndexOfNode[node]!;
+        if (tokenIndex !== -1) {
           bestEnd = cursor + 1;
-          bestIndex = node.tokenIndex;
+          bestIndex = tokenIndex;
         }
       }
       if (bestIndex === -1) {
@@ -110,6 +131,21 @@ class LeftmostLongestMatcher {
       position = bestEnd;
     }
   }
+
+  /** The child of `node` along `unit`, or 0 when there is none. */
+  private childOf(node: number, unit: number): number {
+    const mask = this.edgeMask;
+    for (let slot = hashEdge(node, unit) & mask; ; slot = (slot + 1) & mask) {
+      const child = this.edgeChildren[slot]!;
+      if (child === 0 || (this.edgeParents[slot] === node && this.edgeUnits[slot] === unit)) return child;
+    }
+  }
+}
+
+function hashEdge(node: number, unit: number): number {
+  let hash = Math.imul(node, 0x9e3779b1) ^ unit;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  return hash ^ (hash >>> 13);
 }
 
 const wordCharacter = /[\p{Alphabetic}\p{N}_]/u;
