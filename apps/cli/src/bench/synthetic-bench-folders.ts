@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
+import { InputError, parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
 import {
   buildTinyConfig,
   countExternalData,
@@ -115,6 +115,7 @@ export async function ensureBenchFolders(
     const cached = options.rebuild ? null : await readManifest(dir);
     let built = false;
     if (cached === null || JSON.stringify(cached) !== JSON.stringify(expected)) {
+      await checkFreeSpace(cacheDir, size, profile);
       options.log?.(`writing the ${profile} ${size} folder to ${dir} (random weights, quantized as written)`);
       await writeBenchFolder(dir, size, profile, expected, options.onProgress);
       built = true;
@@ -123,6 +124,31 @@ export async function ensureBenchFolders(
     folders[profile] = { dir, profile, built, decoderWeightBytes: await decoderBytes(dir), config };
   }
   return folders;
+}
+
+/**
+ * Bytes one folder takes on disk (measured on the written folders): the compat folder 4.1 GB
+ * (q8 tables 2.56 GB + q4 decoder 1.55 GB), the optimized one 6.7 GB (also the per-layer row
+ * file and the text-only embed graph). Tiny folders are a few MB.
+ */
+const FOLDER_BYTES: Record<SyntheticSize, Record<GraphProfile, number>> = {
+  e2b: { compat: 4.2e9, optimized: 6.8e9 },
+  tiny: { compat: 5e6, optimized: 5e6 },
+};
+
+/** Refuses to start a folder that cannot fit, instead of failing with ENOSPC minutes later. */
+async function checkFreeSpace(cacheDir: string, size: SyntheticSize, profile: GraphProfile): Promise<void> {
+  const info = await statfs(cacheDir);
+  const free = info.bavail * info.bsize;
+  const needed = FOLDER_BYTES[size][profile];
+  if (free < needed) {
+    throw new InputError({
+      field: 'cacheDir',
+      value: cacheDir,
+      expected: `a folder with at least ${(needed / 1e9).toFixed(1)} GB free for the ${size} ${profile} folder`,
+      message: `Not enough disk space in ${cacheDir} for the ${size} ${profile} benchmark folder: about ${(needed / 1e9).toFixed(1)} GB needed, ${(free / 1e9).toFixed(1)} GB free (choose another --cache-dir)`,
+    });
+  }
 }
 
 async function writeBenchFolder(
