@@ -2,4 +2,5 @@
 export { createWasmBackend, wasmBackendName, wasmSimdAvailable, type WasmBackend, type WasmEnvironment } from './wasm-backend';
 export { mergeWasmSessionOptions, validateWasmBackendOptions, type WasmBackendOptions } from './wasm-backend-options';
 export { decideThreadCount, detectWasmRuntime, maxDefaultThreads, type ThreadDecision, type WasmRuntimeFacts } from './wasm-threads';
-export { externalDataLocations } from './onnx-external-data';
+// Kept here for callers that imported it from this package before it moved to core.
+export { externalDataLocations } from '@gemma3n/core';

@@ -4,20 +4,11 @@
  * Otherwise a missing `.wasm` file would only show up at the first real model, after the
  * registry had already chosen this backend, instead of as an init failure it falls back from.
  */
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest > 0x7f) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  bytes.push(rest);
-  return bytes;
-}
-
-const integerField = (number: number, value: number): number[] => [...varint(number * 8), ...varint(value)];
-const bytesField = (number: number, payload: readonly number[]): number[] => [...varint(number * 8 + 2), ...varint(payload.length), ...payload];
-const textField = (number: number, value: string): number[] => bytesField(number, Array.from(new TextEncoder().encode(value)));
+import {
+  protobufBytesField as bytesField,
+  protobufIntegerField as integerField,
+  protobufTextField as textField,
+} from '@gemma3n/core';
 
 /** ValueInfoProto of a float tensor of shape [1]. */
 function floatValueInfo(name: string): number[] {

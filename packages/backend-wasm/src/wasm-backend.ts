@@ -3,6 +3,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import {
   type Backend,
   BackendError,
+  externalDataLocations,
   type ExternalDataEntry,
   InputError,
   type ModelSource,
@@ -11,7 +12,6 @@ import {
   UnsupportedError,
 } from '@gemma3n/core';
 import { nodeFileAccess } from './node-files';
-import { externalDataLocations } from './onnx-external-data';
 import { mergeWasmSessionOptions, validateWasmBackendOptions, type WasmBackendOptions } from './wasm-backend-options';
 import { decideThreadCount, detectWasmRuntime } from './wasm-threads';
 import { warmUpModel } from './warm-up-model';

@@ -1,4 +1,4 @@
-import { forEachField } from './onnx-protobuf';
+import { forEachProtobufField } from '@gemma3n/core';
 
 /** Where a model first showed that it computes in float16. */
 export interface Float16Evidence {
@@ -31,9 +31,9 @@ export function scanOnnxGraph(model: Uint8Array): OnnxGraphScan {
   const note = (evidence: Float16Evidence) => {
     float16 ??= evidence;
   };
-  forEachField(model, (modelField) => {
+  forEachProtobufField(model, (modelField) => {
     if (modelField.field !== 7 || modelField.wireType !== 2) return;
-    forEachField(modelField.bytes, (graphField) => {
+    forEachProtobufField(modelField.bytes, (graphField) => {
       if (graphField.wireType !== 2) return;
       switch (graphField.field) {
         case 1: {
@@ -66,7 +66,7 @@ export function scanOnnxGraph(model: Uint8Array): OnnxGraphScan {
 function readTensorHeader(tensor: Uint8Array, decoder: TextDecoder): { name: string; dataType: number } {
   let name = '';
   let dataType = 0;
-  forEachField(tensor, (field) => {
+  forEachProtobufField(tensor, (field) => {
     if (field.field === 8 && field.wireType === 2) name = decoder.decode(field.bytes);
     else if (field.field === 2 && field.wireType === 0) dataType = field.value;
   });
@@ -77,13 +77,13 @@ function readTensorHeader(tensor: Uint8Array, decoder: TextDecoder): { name: str
 function readValueInfo(value: Uint8Array, decoder: TextDecoder): { name: string; elementType: number } {
   let name = '';
   let elementType = 0;
-  forEachField(value, (field) => {
+  forEachProtobufField(value, (field) => {
     if (field.wireType !== 2) return;
     if (field.field === 1) name = decoder.decode(field.bytes);
     else if (field.field === 2) {
-      forEachField(field.bytes, (typeField) => {
+      forEachProtobufField(field.bytes, (typeField) => {
         if (typeField.field !== 1 || typeField.wireType !== 2) return;
-        forEachField(typeField.bytes, (tensorType) => {
+        forEachProtobufField(typeField.bytes, (tensorType) => {
           if (tensorType.field === 1 && tensorType.wireType === 0) elementType = tensorType.value;
         });
       });
@@ -97,14 +97,14 @@ function readCastNode(node: Uint8Array, decoder: TextDecoder): { name: string; t
   let opType = '';
   let name = '';
   let to = -1;
-  forEachField(node, (field) => {
+  forEachProtobufField(node, (field) => {
     if (field.wireType !== 2) return;
     if (field.field === 4) opType = decoder.decode(field.bytes);
     else if (field.field === 3) name = decoder.decode(field.bytes);
     else if (field.field === 5) {
       let attributeName = '';
       let integer = -1;
-      forEachField(field.bytes, (attribute) => {
+      forEachProtobufField(field.bytes, (attribute) => {
         if (attribute.field === 1 && attribute.wireType === 2) attributeName = decoder.decode(attribute.bytes);
         else if (attribute.field === 3 && attribute.wireType === 0) integer = attribute.value;
       });

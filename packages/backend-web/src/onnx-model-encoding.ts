@@ -1,4 +1,8 @@
-import { bytesField, integerField, textField } from './onnx-protobuf';
+import {
+  protobufBytesField as bytesField,
+  protobufIntegerField as integerField,
+  protobufTextField as textField,
+} from '@gemma3n/core';
 
 /** A graph value: name, element type (1 float, 10 float16, 7 int64) and dims (numbers or symbolic names). */
 export interface EncodedValue {

@@ -2,4 +2,5 @@ export * from './backend/index';
 export * from './config/index';
 export * from './errors/index';
 export * from './model-files/index';
+export * from './onnx/index';
 export * from './ple/index';
