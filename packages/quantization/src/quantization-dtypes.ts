@@ -1,4 +1,4 @@
-import { UnsupportedError } from '@gemma3n/core';
+import { onnxDtypeSuffixes, UnsupportedError } from '@gemma3n/core';
 
 /**
  * The dtypes this package writes, with the onnx-community file suffixes (model-folder
@@ -14,10 +14,10 @@ export const QUANTIZATION_DTYPES: readonly QuantizationDtype[] = ['q4', 'q8', 'f
 const NOT_YET_WRITTEN = ['int8', 'uint8', 'bnb4'];
 
 export const QUANTIZATION_SUFFIXES: Readonly<Record<QuantizationDtype, string>> = {
-  q4: '_q4',
-  q8: '_quantized',
-  fp16: '_fp16',
-  q4f16: '_q4f16',
+  q4: onnxDtypeSuffixes.q4,
+  q8: onnxDtypeSuffixes.q8,
+  fp16: onnxDtypeSuffixes.fp16,
+  q4f16: onnxDtypeSuffixes.q4f16,
 };
 
 /** `value` as a QuantizationDtype, or an UnsupportedError listing the ones there are. */
@@ -34,14 +34,5 @@ export function parseQuantizationDtype(value: unknown): QuantizationDtype {
   });
 }
 
-/** File-name suffix of every dtype of the model-folder contract (what readers look for). */
-export const FOLDER_DTYPE_SUFFIXES: Readonly<Record<string, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-};
+/** File-name suffix of every dtype of the model-folder contract (what readers look for): core's table. */
+export const FOLDER_DTYPE_SUFFIXES: Readonly<Record<string, string>> = onnxDtypeSuffixes;

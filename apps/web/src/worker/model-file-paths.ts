@@ -1,21 +1,11 @@
-/** File-name suffix of each dtype (model-folder-contract.md; the decoder picks files by the same table). */
-const dtypeSuffixes: Readonly<Record<string, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-};
+import { isOnnxDtype, onnxDtypeSuffixes } from '@gemma3n/core';
 
 /** The dtype suffix of one session from `config.json`'s `transformers.js_config.dtype`, as the loader reads it. */
 function suffixFor(session: string, rawConfig: Record<string, unknown>): string {
   const settings = rawConfig['transformers.js_config'] as { dtype?: unknown } | undefined;
   const dtype = settings?.dtype;
   const chosen = typeof dtype === 'string' ? dtype : typeof dtype === 'object' && dtype !== null ? (dtype as Record<string, unknown>)[session] : undefined;
-  return typeof chosen === 'string' ? (dtypeSuffixes[chosen] ?? '') : '';
+  return isOnnxDtype(chosen) ? onnxDtypeSuffixes[chosen] : '';
 }
 
 /**

@@ -1,7 +1,8 @@
-import { UnsupportedError } from '@gemma3n/core';
+import { isOnnxDtype, onnxDtypeSuffixes, type OnnxDtype, UnsupportedError } from '@gemma3n/core';
 
-/** Per-file weight formats of the transformers.js folder layout. */
-export type OnnxDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
+// The dtype table is the model-folder contract's, shared with the quantizer and apps; kept
+// exported from here under its old names.
+export { onnxDtypeSuffixes as dtypeSuffixes, type OnnxDtype };
 
 /** The text sessions, needed by every prompt. */
 export type TextSessionName = 'embed_tokens' | 'decoder_model_merged';
@@ -14,21 +15,9 @@ export type SessionName = TextSessionName | EncoderSessionName;
 /** One dtype for every file, or one per file (as `transformers.js_config.dtype` may give). */
 export type DtypeChoice = OnnxDtype | Partial<Record<SessionName, OnnxDtype>>;
 
-/** File-name suffix of each dtype (model-folder-contract.md). */
-export const dtypeSuffixes: Readonly<Record<OnnxDtype, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-};
-
 function checkDtype(value: unknown, field: string): OnnxDtype {
-  if (typeof value === 'string' && Object.hasOwn(dtypeSuffixes, value)) return value as OnnxDtype;
-  throw new UnsupportedError({ feature: field, value: String(value), supported: Object.keys(dtypeSuffixes) });
+  if (isOnnxDtype(value)) return value;
+  throw new UnsupportedError({ feature: field, value: String(value), supported: Object.keys(onnxDtypeSuffixes) });
 }
 
 /**
@@ -53,5 +42,5 @@ export function dtypeFor(session: SessionName, choice: DtypeChoice | undefined, 
 
 /** `onnx/decoder_model_merged_q4.onnx` for (`decoder_model_merged`, `q4`). */
 export function onnxFileName(session: SessionName, dtype: OnnxDtype): string {
-  return `onnx/${session}${dtypeSuffixes[dtype]}.onnx`;
+  return `onnx/${session}${onnxDtypeSuffixes[dtype]}.onnx`;
 }
