@@ -2,10 +2,11 @@ import * as ort from '#onnxruntime-web';
 import type { InferenceSession } from 'onnxruntime-common';
 import {
   type Backend,
-  BackendError,
   externalDataLocations,
+  externalDataSessionOption,
   type ExternalDataEntry,
   InputError,
+  loadSession,
   type ModelSource,
   ModelFileError,
   type SessionOptions,
@@ -64,7 +65,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       const sessionOptions = mergeWasmSessionOptions(options, callOptions);
       if (model.type === 'bytes') {
         const name = model.name ?? '(bytes)';
-        return load(name, model.bytes, { ...sessionOptions, ...externalDataOption(model.externalData) });
+        return load(name, model.bytes, { ...sessionOptions, ...externalDataSessionOption(model.externalData) });
       }
       if (model.type === 'path') return createFromPath(model.path, sessionOptions);
       throw new InputError({ field: 'model.type', value: (model as { type: unknown }).type, expected: '"path" or "bytes"' });
@@ -132,11 +133,6 @@ export function wasmSimdAvailable(scope: typeof globalThis = globalThis): boolea
   }
 }
 
-function externalDataOption(entries: readonly ExternalDataEntry[] | undefined): Pick<SessionOptions, 'externalData'> {
-  if (entries === undefined || entries.length === 0) return {};
-  return { externalData: entries.map((entry) => ({ path: entry.path, data: entry.data })) };
-}
-
 /**
  * Node only: reads the model, finds the external data files its initializers name next to it,
  * and lets onnxruntime-web's Node build read those (it takes file paths as `externalData`
@@ -171,18 +167,14 @@ async function createFromPath(path: string, sessionOptions: SessionOptions): Pro
     }
     externalData.push({ path: location, data: dataPath });
   }
-  return load(path, bytes, { ...sessionOptions, ...externalDataOption(externalData) });
+  return load(path, bytes, { ...sessionOptions, ...externalDataSessionOption(externalData) });
 }
 
-async function load(name: string, bytes: Uint8Array, sessionOptions: SessionOptions): Promise<InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(bytes, sessionOptions);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError({
-      message: `onnxruntime-web (wasm) could not load "${name}"`,
-      failures: [{ backend: wasmBackendName, reason, cause: error }],
-      cause: error,
-    });
-  }
+function load(name: string, bytes: Uint8Array, sessionOptions: SessionOptions): Promise<InferenceSession> {
+  return loadSession({
+    backend: wasmBackendName,
+    runtime: 'onnxruntime-web (wasm)',
+    model: name,
+    create: () => ort.InferenceSession.create(bytes, sessionOptions),
+  });
 }

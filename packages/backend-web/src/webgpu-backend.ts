@@ -2,9 +2,9 @@ import * as ort from 'onnxruntime-web/webgpu';
 import type { InferenceSession } from 'onnxruntime-common';
 import {
   type Backend,
-  BackendError,
-  type ExternalDataEntry,
+  externalDataSessionOption,
   InputError,
+  loadSession,
   type ModelSource,
   type SessionOptions,
   UnsupportedError,
@@ -102,9 +102,14 @@ export function createWebGpuBackend(options: WebGpuBackendOptions = {}, environm
       if (!started) await init();
       const sessionOptions: SessionOptions = {
         ...webGpuSessionOptions(options, callOptions, scan.outputNames),
-        ...externalDataOption(model.externalData),
+        ...externalDataSessionOption(model.externalData),
       };
-      const session = await load(name, model.bytes, sessionOptions);
+      const session = await loadSession({
+        backend: webGpuBackendName,
+        runtime: 'onnxruntime-web (WebGPU)',
+        model: name,
+        create: () => ort.InferenceSession.create(model.bytes, sessionOptions),
+      });
       return sessionOptions.preferredOutputLocation === undefined ? session : new GpuKvSession(session);
     },
   };
@@ -133,22 +138,4 @@ function startOnnxRuntime(options: WebGpuBackendOptions): Promise<void> {
     await session.release();
   })();
   return sharedStart;
-}
-
-function externalDataOption(entries: readonly ExternalDataEntry[] | undefined): Pick<SessionOptions, 'externalData'> {
-  if (entries === undefined || entries.length === 0) return {};
-  return { externalData: entries.map((entry) => ({ path: entry.path, data: entry.data })) };
-}
-
-async function load(name: string, bytes: Uint8Array, sessionOptions: SessionOptions): Promise<InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(bytes, sessionOptions);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError({
-      message: `onnxruntime-web (WebGPU) could not load "${name}"`,
-      failures: [{ backend: webGpuBackendName, reason, cause: error }],
-      cause: error,
-    });
-  }
 }

@@ -1,4 +1,5 @@
 export * from './backend/index';
+export { externalDataSessionOption, loadSession, type LoadSessionParams } from './backend/session-loading';
 export * from './config/index';
 export * from './errors/index';
 export * from './model-files/index';
