@@ -1,36 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const sourceRoot = dirname(fileURLToPath(import.meta.url));
-
-/** Non-relative specifiers reachable from `entry` through relative imports. */
-function externalImports(entry: string): { files: number; external: Set<string> } {
-  const seen = new Set<string>();
-  const external = new Set<string>();
-  const pending = [entry];
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-      const specifier = (match[1] ?? match[2])!;
-      if (specifier.startsWith('.')) pending.push(`${join(dirname(file), specifier)}.ts`);
-      else external.add(specifier);
-    }
-  }
-  return { files: seen.size, external };
-}
+import { importGraph, nodeBuiltinImports } from '@gemma3n/test-support';
 
 describe('browser safety', () => {
   it.each(['index.ts', 'testing.ts'])('%s reaches no Node module', (entry) => {
-    const { files, external } = externalImports(join(sourceRoot, entry));
-    expect(files).toBeGreaterThan(entry === 'index.ts' ? 12 : 3);
-    const builtins = new Set(builtinModules);
-    expect([...external].filter((specifier) => specifier.startsWith('node:') || builtins.has(specifier))).toEqual([]);
-    expect([...external].sort()).toEqual(['@gemma3n/core', 'onnxruntime-common']);
+    const graph = importGraph(new URL(entry, import.meta.url));
+    expect(graph.files.length).toBeGreaterThan(entry === 'index.ts' ? 12 : 3);
+    expect(nodeBuiltinImports(graph)).toEqual([]);
+    expect([...graph.external.keys()].sort()).toEqual(['@gemma3n/core', 'onnxruntime-common']);
   });
 });
