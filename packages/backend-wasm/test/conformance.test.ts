@@ -4,8 +4,9 @@ import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { generateTokens, loadDecoderRuntime } from '@gemma3n/decoder';
 import { runBackendConformance } from '@gemma3n/decoder/testing';
+import { withoutFilesystem } from '@gemma3n/test-support';
 import { createWasmBackend } from '../src/index';
-import { makeTinyModelFolder, referenceGreedyTokens } from './tiny-model-folder';
+import { makeTinyModelFolder, tinyModelGreedyTokens } from './tiny-model-folder';
 
 // The decoder's own conformance test uses this shape, seed and prompt (longer than the window of 4).
 const shape = 'tiny-window-4';
@@ -24,18 +25,6 @@ afterAll(async () => {
   await model?.remove();
 });
 
-/** The same folder without `localPath`, as a browser sees files: the loader then passes bytes. */
-function withoutFilesystem(files: ModelFiles): ModelFiles {
-  return {
-    location: files.location,
-    exists: (path) => files.exists(path),
-    size: (path) => files.size(path),
-    readBytes: (path, range) => files.readBytes(path, range),
-    readJson: (path) => files.readJson(path),
-    readText: (path) => files.readText(path),
-  };
-}
-
 async function greedyTokensAndLogits(backend: typeof wasm | ReturnType<typeof createNodeBackend>, files: ModelFiles) {
   const { runtime } = await loadDecoderRuntime({ files, backend });
   const firstLogits = await runtime.forward(promptIds, runtime.createCache());
@@ -49,7 +38,7 @@ async function greedyTokensAndLogits(backend: typeof wasm | ReturnType<typeof cr
 
 describe('decoder conformance on the wasm backend in Node', () => {
   it('passes every check, for path models and byte models alike', async () => {
-    const expectedGreedyTokens = referenceGreedyTokens(shape, seed, promptIds, tokenCount);
+    const expectedGreedyTokens = tinyModelGreedyTokens(shape, seed, promptIds, tokenCount);
     const disk = new NodeDirectoryModelFiles(model.folder);
     for (const files of [disk, withoutFilesystem(disk)]) {
       const results = await runBackendConformance({ backend: wasm, files, promptIds, expectedGreedyTokens });
@@ -70,7 +59,7 @@ describe('decoder conformance on the wasm backend in Node', () => {
     const onWasm = await greedyTokensAndLogits(wasm, withoutFilesystem(disk));
     expect(onWasm.tokens).toHaveLength(tokenCount);
     expect(onWasm.tokens).toEqual(onNode.tokens);
-    expect(onWasm.tokens).toEqual(referenceGreedyTokens(shape, seed, promptIds, tokenCount));
+    expect(onWasm.tokens).toEqual(tinyModelGreedyTokens(shape, seed, promptIds, tokenCount));
     let largest = 0;
     for (let index = 0; index < onNode.firstLogits.length; index++) {
       largest = Math.max(largest, Math.abs(onNode.firstLogits[index]! - onWasm.firstLogits[index]!));

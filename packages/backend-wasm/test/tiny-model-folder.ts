@@ -5,6 +5,7 @@ import { parseGemma3nConfig } from '@gemma3n/core';
 import { makeTinyModel, randomCheckpointWeights, TINY_TEXT_SHAPES } from '@gemma3n/convert';
 import { argmax } from '@gemma3n/decoder';
 import { referenceForward } from '@gemma3n/reference';
+import { referenceGreedyTokens } from '@gemma3n/test-support';
 
 export type TinyShapeName = keyof typeof TINY_TEXT_SHAPES;
 
@@ -20,16 +21,7 @@ export async function makeTinyModelFolder(shape: TinyShapeName, seed: number): P
  * Greedy continuation of `promptIds` from the float64 reference forward pass over the same
  * random checkpoint the converter wrote (as the decoder's own conformance test computes it).
  */
-export function referenceGreedyTokens(shape: TinyShapeName, seed: number, promptIds: readonly number[], count: number): number[] {
-  const raw = TINY_TEXT_SHAPES[shape] as Record<string, unknown>;
-  const config = parseGemma3nConfig(raw);
-  const weights = randomCheckpointWeights(raw, { seed });
-  const ids = [...promptIds];
-  const vocabSize = config.text.vocabSize;
-  for (let step = 0; step < count; step++) {
-    const last = referenceForward(config, (name) => weights.get(name), ids).slice((ids.length - 1) * vocabSize);
-    last.fill(Number.NEGATIVE_INFINITY, config.text.vocabSizePerLayerInput);
-    ids.push(argmax(last));
-  }
-  return ids.slice(promptIds.length);
+export function tinyModelGreedyTokens(shape: TinyShapeName, seed: number, promptIds: readonly number[], count: number): number[] {
+  const rawConfig = TINY_TEXT_SHAPES[shape] as Record<string, unknown>;
+  return referenceGreedyTokens({ rawConfig, seed, promptIds, count, parseGemma3nConfig, randomCheckpointWeights, referenceForward, argmax });
 }

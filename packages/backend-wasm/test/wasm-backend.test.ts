@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor } from 'onnxruntime-common';
 import { BackendError, InputError, ModelFileError, UnsupportedError } from '@gemma3n/core';
+import { refusedModelError, runTinyAdd, runTinyAddFromBytes, tinyAddModel, writeTinyAddFolder } from '@gemma3n/test-support';
 import {
   createWasmBackend,
   decideThreadCount,
@@ -14,16 +14,11 @@ import {
   wasmSimdAvailable,
 } from '../src/index';
 import { nodeFileAccess } from '../src/node-files';
-import { tinyAddModel } from './tiny-onnx';
 
 let folder: string;
 
 beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'gemma3n-backend-wasm-unit-'));
-  await writeFile(join(folder, 'inline.onnx'), tinyAddModel().model);
-  const external = tinyAddModel('external.onnx_data');
-  await writeFile(join(folder, 'external.onnx'), external.model);
-  await writeFile(join(folder, 'external.onnx_data'), external.externalData);
+  folder = await writeTinyAddFolder('gemma3n-backend-wasm-unit-');
   await writeFile(join(folder, 'orphan.onnx'), tinyAddModel('gone.onnx_data').model);
   await writeFile(join(folder, 'escaping.onnx'), tinyAddModel('../outside.bin').model);
 });
@@ -31,13 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(folder, { recursive: true, force: true });
 });
-
-type Session = Awaited<ReturnType<ReturnType<typeof createWasmBackend>['createSession']>>;
-
-async function runAdd(session: Session): Promise<number[]> {
-  const output = await session.run({ X: new Tensor('float32', Float32Array.from([10, 20, 30]), [1, 3]) });
-  return Array.from(output.Y!.data as Float32Array);
-}
 
 describe('wasm backend in Node (onnxruntime-web, no native addon)', () => {
   const backend = createWasmBackend({ graphOptimizationLevel: 'basic' });
@@ -58,24 +46,15 @@ describe('wasm backend in Node (onnxruntime-web, no native addon)', () => {
   });
 
   it('runs a model from bytes, with external data as bytes or as a file path', async () => {
-    expect(await runAdd(await backend.createSession({ type: 'bytes', bytes: tinyAddModel().model }))).toEqual([11, 22, 33]);
-    const external = tinyAddModel('weights/w.bin');
-    const fromBytes = await backend.createSession({
-      type: 'bytes', bytes: external.model, externalData: [{ path: 'weights/w.bin', data: external.externalData }],
-    });
-    expect(await runAdd(fromBytes)).toEqual([11, 22, 33]);
-    const named = tinyAddModel('external.onnx_data');
-    const fromPath = await backend.createSession({
-      type: 'bytes', bytes: named.model, externalData: [{ path: 'external.onnx_data', data: join(folder, 'external.onnx_data') }],
-    });
-    expect(await runAdd(fromPath)).toEqual([11, 22, 33]);
+    const sum = [11, 22, 33];
+    expect(await runTinyAddFromBytes(backend, folder)).toEqual({ inline: sum, externalDataBytes: sum, externalDataPath: sum });
   });
 
   it('runs a model from a path, finding the external data its initializers name', async () => {
-    expect(await runAdd(await backend.createSession({ type: 'path', path: join(folder, 'inline.onnx') }))).toEqual([11, 22, 33]);
+    expect(await runTinyAdd(await backend.createSession({ type: 'path', path: join(folder, 'inline.onnx') }))).toEqual([11, 22, 33]);
     const session = await backend.createSession({ type: 'path', path: join(folder, 'external.onnx') });
     expect(session.inputMetadata[0]).toMatchObject({ name: 'X', isTensor: true, type: 'float32', shape: [1, 3] });
-    expect(await runAdd(session)).toEqual([11, 22, 33]);
+    expect(await runTinyAdd(session)).toEqual([11, 22, 33]);
   });
 
   it('names a missing model file and a missing external data file', async () => {
@@ -90,10 +69,7 @@ describe('wasm backend in Node (onnxruntime-web, no native addon)', () => {
   });
 
   it('reports a model onnxruntime-web refuses as a BackendError naming the file', async () => {
-    const external = tinyAddModel('absent.onnx_data');
-    const error = await backend
-      .createSession({ type: 'bytes', bytes: external.model, name: 'onnx/decoder_model_merged.onnx' })
-      .catch((caught: unknown) => caught);
+    const error = await refusedModelError(backend);
     expect(BackendError.isInstance(error)).toBe(true);
     expect((error as BackendError).message).toMatch(/^onnxruntime-web \(wasm\) could not load "onnx\/decoder_model_merged\.onnx": \[wasm\] /);
   });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from 'onnxruntime-common';
-import { type Backend, type ModelFiles, parseGemma3nConfig } from '@gemma3n/core';
+import { type Backend, parseGemma3nConfig } from '@gemma3n/core';
 import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { randomCheckpointWeights, TINY_TEXT_SHAPES } from '@gemma3n/convert';
 import { referenceForward } from '@gemma3n/reference';
+import { referenceGreedyTokens, withoutFilesystem } from '@gemma3n/test-support';
 import { argmax } from '../src/sampling/logits-processing';
 import { runBackendConformance } from '../src/testing';
 import { tinyModelFolder } from './tiny-model-folder';
@@ -15,29 +16,8 @@ const promptIds = [2, 17, 250, 33, 5, 99, 140, 61];
 const node = createNodeBackend({ intraOpNumThreads: 1 });
 
 function referenceGreedy(count: number): number[] {
-  const raw = TINY_TEXT_SHAPES[shape] as Record<string, unknown>;
-  const config = parseGemma3nConfig(raw);
-  const weights = randomCheckpointWeights(raw, { seed });
-  const ids = [...promptIds];
-  const vocabSize = config.text.vocabSize;
-  for (let step = 0; step < count; step++) {
-    const last = referenceForward(config, (name) => weights.get(name), ids).slice((ids.length - 1) * vocabSize);
-    last.fill(Number.NEGATIVE_INFINITY, config.text.vocabSizePerLayerInput);
-    ids.push(argmax(last));
-  }
-  return ids.slice(promptIds.length);
-}
-
-/** The same folder without `localPath`, as a browser sees files: the loader then passes bytes. */
-function withoutFilesystem(files: ModelFiles): ModelFiles {
-  return {
-    location: files.location,
-    exists: (path) => files.exists(path),
-    size: (path) => files.size(path),
-    readBytes: (path, range) => files.readBytes(path, range),
-    readJson: (path) => files.readJson(path),
-    readText: (path) => files.readText(path),
-  };
+  const rawConfig = TINY_TEXT_SHAPES[shape] as Record<string, unknown>;
+  return referenceGreedyTokens({ rawConfig, seed, promptIds, count, parseGemma3nConfig, randomCheckpointWeights, referenceForward, argmax });
 }
 
 /** A broken engine for the negative test: its decoder ignores the past it is given. */
