@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, InputError, ModelFileError, listBackends, resolveBackend } from '@gemma3n/core';
-import { refusedModelError, runTinyAdd, runTinyAddFromBytes, writeTinyAddFolder } from '@gemma3n/test-support';
+import { refusedModelError, runTinyAdd, runTinyAddFromBytes, writeTinyAddFolder } from '@gemma3n/test-models';
 import { createNodeBackend, mergeSessionOptions, nodeBackendName } from '../src/index';
 
 let folder: string;

@@ -4,7 +4,7 @@ import { NodeDirectoryModelFiles } from '@gemma3n/core/node';
 import { createNodeBackend } from '@gemma3n/backend-node';
 import { generateTokens, loadDecoderRuntime } from '@gemma3n/decoder';
 import { runBackendConformance } from '@gemma3n/decoder/testing';
-import { withoutFilesystem } from '@gemma3n/test-support';
+import { withoutFilesystem } from '@gemma3n/test-models';
 import { createWasmBackend } from '../src/index';
 import { makeTinyModelFolder, tinyModelGreedyTokens } from './tiny-model-folder';
 

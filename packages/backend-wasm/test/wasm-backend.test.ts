@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, InputError, ModelFileError, UnsupportedError } from '@gemma3n/core';
-import { refusedModelError, runTinyAdd, runTinyAddFromBytes, tinyAddModel, writeTinyAddFolder } from '@gemma3n/test-support';
+import { refusedModelError, runTinyAdd, runTinyAddFromBytes, tinyAddModel, writeTinyAddFolder } from '@gemma3n/test-models';
 import {
   createWasmBackend,
   decideThreadCount,

@@ -5,8 +5,8 @@
  * (Identity of the producer's present). Protobuf merges a repeated message field, so the new
  * inputs, nodes and outputs are appended to the model bytes as a second GraphProto field.
  */
-import type { KvSharingPlan } from '@gemma3n/core';
-import { bytesField, floatValueInfo, textField } from '@gemma3n/test-support';
+import { type KvSharingPlan, protobufBytesField as bytesField, protobufTextField as textField } from '@gemma3n/core';
+import { floatValueInfo } from '@gemma3n/test-models';
 
 export function declareKvForAllLayers(model: Uint8Array, plan: KvSharingPlan, kvHeads: number, headDim: number): Uint8Array {
   const graph: number[] = [];

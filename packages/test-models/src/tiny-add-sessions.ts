@@ -2,17 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, type InferenceSession } from 'onnxruntime-common';
+import type { Backend } from '@gemma3n/core';
 import { tinyAddModel } from './tiny-add-model';
-
-/** The part of `@gemma3n/core`'s `Backend` these runs use (this package depends on no workspace package). */
-export interface TinyAddBackend {
-  createSession(model: {
-    type: 'bytes';
-    bytes: Uint8Array;
-    externalData?: readonly { path: string; data: Uint8Array | string }[];
-    name?: string;
-  }): Promise<InferenceSession>;
-}
 
 /** Y of the tiny Add model for X = [10, 20, 30]: [11, 22, 33] when the weights loaded. */
 export async function runTinyAdd(session: InferenceSession): Promise<number[]> {
@@ -38,7 +29,7 @@ export async function writeTinyAddFolder(prefix: string): Promise<string> {
  * external data as the path of `external.onnx_data` in a `writeTinyAddFolder` folder.
  */
 export async function runTinyAddFromBytes(
-  backend: TinyAddBackend,
+  backend: Backend,
   folder: string,
 ): Promise<{ inline: number[]; externalDataBytes: number[]; externalDataPath: number[] }> {
   const inline = await runTinyAdd(await backend.createSession({ type: 'bytes', bytes: tinyAddModel().model }));
@@ -54,7 +45,7 @@ export async function runTinyAddFromBytes(
 }
 
 /** What `createSession` rejects with for a model named `onnx/decoder_model_merged.onnx` whose external data is absent. */
-export function refusedModelError(backend: TinyAddBackend): Promise<unknown> {
+export function refusedModelError(backend: Backend): Promise<unknown> {
   const external = tinyAddModel('absent.onnx_data');
   return backend
     .createSession({ type: 'bytes', bytes: external.model, name: 'onnx/decoder_model_merged.onnx' })

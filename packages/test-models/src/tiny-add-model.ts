@@ -3,7 +3,8 @@
  * tested on a real model without depending on the converter. With `externalFile`, W's bytes live
  * in that external data file instead of the model.
  */
-import { bytesField, floatValueInfo, integerField, textField } from './onnx-protobuf-writer';
+import { protobufBytesField as bytesField, protobufIntegerField as integerField, protobufTextField as textField } from '@gemma3n/core';
+import { floatValueInfo } from './onnx-value-info';
 
 export const tinyWeights = Float32Array.from([1, 2, 3]);
 
@@ -14,7 +15,7 @@ export function tinyAddModel(externalFile?: string): { model: Uint8Array; extern
     ...integerField(2, 1), // FLOAT
     ...textField(8, 'W'),
     ...(externalFile === undefined
-      ? bytesField(9, weightBytes)
+      ? bytesField(9, Array.from(weightBytes))
       : [
           ...bytesField(13, [...textField(1, 'location'), ...textField(2, externalFile)]),
           ...bytesField(13, [...textField(1, 'offset'), ...textField(2, '0')]),
