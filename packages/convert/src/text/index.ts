@@ -3,10 +3,3 @@ export { buildEmbedTokensGraph } from './embed-tokens-graph';
 export { buildDecoderGraph, validateTextConfig } from './decoder-graph';
 export { inverseNormalCdf, normalCdf } from './inverse-normal-cdf';
 export { supportsRowReads, type RowRangeReader } from './row-range-source';
-export {
-  opsetsWithEncoding,
-  type WeightEncoding,
-  type WeightRowReader,
-  type LinearEncodingRequest,
-  type GatherEncodingRequest,
-} from './weight-encoding';
