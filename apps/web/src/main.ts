@@ -220,13 +220,25 @@ function renderAttachments(): void {
   );
 }
 
-async function attach(make: () => Promise<PendingAttachment>): Promise<void> {
-  try {
-    attachments.push(await make());
-    renderAttachments();
-  } catch (error) {
-    appendMessage(view.transcript, 'error', `Could not attach: ${messageOf(error)}`);
-  }
+/**
+ * Attachments join the message in the order they were attached, however long each takes to
+ * decode: the prompt places them in that order, so a PNG decoded after a WAV must still come
+ * first. Each starts decoding at once; the queue only orders when they are appended.
+ */
+let attachQueue: Promise<void> = Promise.resolve();
+
+function attach(make: () => Promise<PendingAttachment>): Promise<void> {
+  const made = Promise.resolve().then(make);
+  made.catch(() => undefined); // reported in order below, not as an unhandled rejection now
+  attachQueue = attachQueue.then(async () => {
+    try {
+      attachments.push(await made);
+      renderAttachments();
+    } catch (error) {
+      appendMessage(view.transcript, 'error', `Could not attach: ${messageOf(error)}`);
+    }
+  });
+  return attachQueue;
 }
 
 function messageOf(error: unknown): string {
