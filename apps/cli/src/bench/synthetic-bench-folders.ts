@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
+import { externalDataFileName, InputError, parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
 import {
   buildTinyConfig,
   countExternalData,
@@ -211,7 +211,7 @@ async function readManifest(dir: string): Promise<unknown> {
 async function decoderBytes(dir: string): Promise<number> {
   let total = 0;
   for (let index = 0; ; index++) {
-    const name = index === 0 ? `${FILE_NAMES.decoder}_data` : `${FILE_NAMES.decoder}_data_${index}`;
+    const name = externalDataFileName(FILE_NAMES.decoder, index);
     const size = await stat(join(dir, 'onnx', name)).then((info) => info.size, () => null);
     if (size === null) break;
     total += size;

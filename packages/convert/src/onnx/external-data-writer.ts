@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { externalDataFileName } from '@gemma3n/core';
 
 /** Where one initializer's bytes live: the values of TensorProto.external_data. */
 export interface ExternalDataLocation {
@@ -37,10 +38,6 @@ interface DataFile {
   size: number;
 }
 
-/** The n-th external data file name of a model, as transformers.js and ORT expect it. */
-export function externalDataFileName(modelFileName: string, index: number): string {
-  return index === 0 ? `${modelFileName}_data` : `${modelFileName}_data_${index}`;
-}
 
 /**
  * Appends initializer bytes to the model's external data files as soon as they are produced,

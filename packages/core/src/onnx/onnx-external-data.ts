@@ -1,5 +1,14 @@
 import { forEachProtobufField, forEachProtobufMessage } from './onnx-protobuf-fields';
 
+/**
+ * The n-th external data file of a model: `x.onnx` → `x.onnx_data`, `x.onnx_data_1`, … — the
+ * names transformers.js and onnxruntime expect, written by the converter and the quantizer and
+ * looked for by the browser cache.
+ */
+export function externalDataFileName(modelFileName: string, index: number): string {
+  return index === 0 ? `${modelFileName}_data` : `${modelFileName}_data_${index}`;
+}
+
 /** Where one initializer's bytes live outside the `.onnx` file (`TensorProto.external_data`). */
 export interface ExternalDataReference {
   /** The data file, relative to the model's folder (`decoder_model_merged_q4.onnx_data`). */

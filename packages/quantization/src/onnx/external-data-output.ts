@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { externalDataFileName } from '@gemma3n/core';
 import type { OnnxTypes } from './onnx-proto';
 import { onnx } from './onnx-proto';
 
@@ -7,11 +8,6 @@ import { onnx } from './onnx-proto';
 export const DEFAULT_MAX_DATA_FILE_BYTES = 2 * 1024 ** 3;
 /** Tensors at least this large start on a page boundary so runtimes can memory-map them. */
 const PAGE_ALIGNED_BYTES = 64 * 1024;
-
-/** `x.onnx` → `x.onnx_data`, `x.onnx_data_1`, … (the names transformers.js and ORT expect). */
-export function externalDataFileName(modelFileName: string, index: number): string {
-  return index === 0 ? `${modelFileName}_data` : `${modelFileName}_data_${index}`;
-}
 
 interface DataFile {
   name: string;

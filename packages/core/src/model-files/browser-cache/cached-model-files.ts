@@ -1,5 +1,6 @@
 import { Gemma3nError } from '../../errors/gemma3n-error';
 import { ModelFileError } from '../../errors/model-file-error';
+import { externalDataFileName } from '../../onnx/onnx-external-data';
 import { FetchModelFiles } from '../fetch-model-files';
 import type { ByteRange, ModelFiles } from '../model-files';
 import { checkByteRange, decodeUtf8, modelPathSegments, parseJsonFile, shortReadError } from '../model-path';
@@ -117,7 +118,7 @@ export class CachedModelFiles implements ModelFiles {
       existing.push({ path, size: await this.size(path) });
       if (!path.endsWith('.onnx')) continue;
       for (let index = 0; ; index += 1) {
-        const dataPath = index === 0 ? `${path}_data` : `${path}_data_${index}`;
+        const dataPath = externalDataFileName(path, index);
         if (!(await this.exists(dataPath))) break;
         existing.push({ path: dataPath, size: await this.size(dataPath) });
       }
