@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { externalDataFileName } from '@gemma3n/core';
 import type { OnnxTypes } from './onnx-proto';
@@ -77,4 +78,40 @@ export class ExternalDataOutput {
   async abort(): Promise<void> {
     for (const file of this.files) await file.handle.close().catch(() => undefined);
   }
+
+  /**
+   * Closes the data files, then writes `model` as the model file under a temporary name and
+   * renames it, so a model file only ever exists whole. Returns the model file and its data files.
+   */
+  async finish(model: OnnxTypes.IModelProto): Promise<string[]> {
+    await this.close();
+    const finalPath = join(this.directory, this.modelFileName);
+    const temporaryPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFile(temporaryPath, onnx.ModelProto.encode(model).finish());
+    await rename(temporaryPath, finalPath);
+    return [this.modelFileName, ...this.fileNames()];
+  }
+
+  /** After a failure: closes and deletes the data files written so far. */
+  async discard(): Promise<void> {
+    await this.abort();
+    for (const file of this.fileNames()) await rm(join(this.directory, file), { force: true });
+  }
+}
+
+/** A model with `source`'s header (IR version, producer, domain, version, docs, metadata). */
+export function modelWithHeaderOf(
+  source: OnnxTypes.IModelProto,
+  parts: Pick<OnnxTypes.IModelProto, 'opsetImport' | 'graph' | 'functions'>,
+): OnnxTypes.IModelProto {
+  return {
+    irVersion: source.irVersion,
+    producerName: source.producerName,
+    producerVersion: source.producerVersion,
+    domain: source.domain,
+    modelVersion: source.modelVersion,
+    docString: source.docString,
+    metadataProps: source.metadataProps,
+    ...parts,
+  };
 }

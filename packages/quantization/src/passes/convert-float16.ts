@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InputError, UnsupportedError } from '@gemma3n/core';
 import { float32ToFloat16Bits } from '../float16';
-import { DEFAULT_MAX_DATA_FILE_BYTES, ExternalDataOutput } from '../onnx/external-data-output';
+import { DEFAULT_MAX_DATA_FILE_BYTES, ExternalDataOutput, modelWithHeaderOf } from '../onnx/external-data-output';
 import { attribute, attributeInt, bytesOf, DATA_TYPE, makeNode } from '../onnx/onnx-nodes';
 import { OnnxModelReader } from '../onnx/onnx-model-reader';
 import { onnx, type OnnxTypes } from '../onnx/onnx-proto';
@@ -154,27 +151,14 @@ export async function convertModelFileToFloat16(
     const valueInfo = (graph.valueInfo ?? []).map((info) =>
       floatNames.has(info.name ?? '') ? { ...info, type: { tensorType: { ...info.type?.tensorType, elemType: DATA_TYPE.float16 } } } : info,
     );
-    const source = reader.model;
-    const model: OnnxTypes.IModelProto = {
-      irVersion: source.irVersion,
-      producerName: source.producerName,
-      producerVersion: source.producerVersion,
-      domain: source.domain,
-      modelVersion: source.modelVersion,
-      docString: source.docString,
-      metadataProps: source.metadataProps,
-      opsetImport: source.opsetImport,
+    const model = modelWithHeaderOf(reader.model, {
+      opsetImport: reader.model.opsetImport,
       graph: { name: graph.name, docString: graph.docString, input: graph.input, output: graph.output, valueInfo, node: nodes, initializer: initializers },
-    };
-    await output.close();
-    const finalPath = join(outputDirectory, outputFileName);
-    const temporaryPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await writeFile(temporaryPath, onnx.ModelProto.encode(model).finish());
-    await rename(temporaryPath, finalPath);
-    return { files: [outputFileName, ...output.fileNames()], tensors, skipped: [] };
+    });
+    const files = await output.finish(model);
+    return { files, tensors, skipped: [] };
   } catch (error) {
-    await output.abort();
-    for (const file of output.fileNames()) await rm(join(outputDirectory, file), { force: true });
+    await output.discard();
     throw error;
   } finally {
     await reader.close();

@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InputError } from '@gemma3n/core';
 import { checkBlockSize } from '../blockwise-4bit';
 import { roundToFloat16 } from '../float16';
 import type { QuantizationDtype } from '../quantization-dtypes';
-import { DEFAULT_MAX_DATA_FILE_BYTES, ExternalDataOutput } from '../onnx/external-data-output';
+import { DEFAULT_MAX_DATA_FILE_BYTES, ExternalDataOutput, modelWithHeaderOf } from '../onnx/external-data-output';
 import { bytesOf, DATA_TYPE, inlineTensor, MICROSOFT_DOMAIN } from '../onnx/onnx-nodes';
 import { dimsOf, OnnxModelReader } from '../onnx/onnx-model-reader';
 import { onnx, type OnnxTypes } from '../onnx/onnx-proto';
@@ -224,28 +221,15 @@ export async function quantizeModelFile(
 
     const opsetImport = [...reader.model.opsetImport];
     if (!opsetImport.some((opset) => opset.domain === MICROSOFT_DOMAIN)) opsetImport.push(onnx.OperatorSetIdProto.create({ domain: MICROSOFT_DOMAIN, version: 1 }));
-    const source = reader.model;
-    const model: OnnxTypes.IModelProto = {
-      irVersion: source.irVersion,
-      producerName: source.producerName,
-      producerVersion: source.producerVersion,
-      domain: source.domain,
-      modelVersion: source.modelVersion,
-      docString: source.docString,
-      metadataProps: source.metadataProps,
-      functions: source.functions,
+    const model = modelWithHeaderOf(reader.model, {
+      functions: reader.model.functions,
       opsetImport,
       graph: { ...graphFields(graph), node: nodes, initializer: newInitializers },
-    };
-    await output.close();
-    const finalPath = join(outputDirectory, outputFileName);
-    const temporaryPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await writeFile(temporaryPath, onnx.ModelProto.encode(model).finish());
-    await rename(temporaryPath, finalPath);
-    return { files: [outputFileName, ...output.fileNames()], tensors: reports, skipped };
+    });
+    const files = await output.finish(model);
+    return { files, tensors: reports, skipped };
   } catch (error) {
-    await output.abort();
-    for (const file of output.fileNames()) await rm(join(outputDirectory, file), { force: true });
+    await output.discard();
     throw error;
   } finally {
     await reader.close();
