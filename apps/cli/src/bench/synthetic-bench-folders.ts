@@ -2,9 +2,9 @@ import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { externalDataFileName, InputError, parseGemma3nConfig, UnsupportedError } from '@gemma3n/core';
 import {
-  buildTinyConfig,
   countExternalData,
   defaultGenerationConfig,
+  e2bShapeConfig,
   loadRealGemma3nTokenizerFiles,
   offloadPerLayerEmbeddings,
   outputConfig,
@@ -69,26 +69,7 @@ export interface BuildProgress {
 /** config.json of the synthetic model: E2B's text model and embedders (no towers). */
 export function syntheticRawConfig(size: SyntheticSize): Record<string, unknown> {
   if (size === 'tiny') return tinyShapeConfig('tiny-window-4');
-  return buildTinyConfig({
-    hiddenSize: 2048,
-    hiddenSizePerLayerInput: 256,
-    numHiddenLayers: 30,
-    intermediateSize: Array.from({ length: 30 }, () => 8192),
-    numAttentionHeads: 8,
-    numKeyValueHeads: 2,
-    headDim: 256,
-    numKvSharedLayers: 10,
-    fullEvery: 5,
-    slidingWindow: 512,
-    sparseLayers: 10,
-    laurelRank: 64,
-    baseVocab: 262_144,
-    visionVocab: 128,
-    audioVocab: 128,
-    visionHidden: 2048,
-    audioHidden: 1536,
-    realSpecialIds: true,
-  });
+  return e2bShapeConfig();
 }
 
 /**

@@ -10,6 +10,7 @@ export {
   TINY_SHAPE_NAMES,
   TINY_SHAPES_WITH_TOWERS,
   buildTinyConfig,
+  e2bShapeConfig,
   tinyShapeConfig,
   type RawConfig,
   type TinyShapeName,

@@ -16,6 +16,7 @@
  * where base = vocab_size_per_layer_input and audioOffset = base + visionVocab.
  */
 
+import { gemma3nAudioDefaults, gemma3nTextDefaults, gemma3nVisionDefaults } from '@gemma3n/core';
 import { TINY_VISION_ARCHITECTURE, withVisionArchitecture } from '../vision/random-vision-weights';
 
 export type RawConfig = Record<string, unknown>;
@@ -44,6 +45,38 @@ interface TinyShapeSpec {
   /** Write RoPE as the newer `rope_parameters` map instead of rope_theta/rope_local_base_freq. */
   ropeParameters?: boolean;
   finalLogitSoftcapping?: number | null;
+}
+
+/**
+ * config.json of the E2B text model and embedders (no tower weights) from core's E2B defaults:
+ * D 2048, P 256, 30 layers of FFN 8192, 8 query / 2 KV heads of 256, window 512, every fifth
+ * layer full, the last 10 KV-shared, the first 10 sparse, the real vocabulary and special ids.
+ * `overrides` give E2B-width variants (fewer layers, a smaller vocabulary) for benchmarks.
+ */
+export function e2bShapeConfig(overrides: Partial<TinyShapeSpec> = {}): RawConfig {
+  const text = gemma3nTextDefaults;
+  const layers = overrides.numHiddenLayers ?? text.numHiddenLayers;
+  return buildTinyConfig({
+    hiddenSize: text.hiddenSize,
+    hiddenSizePerLayerInput: text.hiddenSizePerLayerInput,
+    numHiddenLayers: layers,
+    intermediateSize: Array.from({ length: layers }, () => text.intermediateSize),
+    numAttentionHeads: text.numAttentionHeads,
+    numKeyValueHeads: text.numKeyValueHeads,
+    headDim: text.headDim,
+    numKvSharedLayers: text.numKvSharedLayers,
+    fullEvery: 5,
+    slidingWindow: text.slidingWindow,
+    sparseLayers: text.sparseLayerCount,
+    laurelRank: text.laurelRank,
+    baseVocab: text.vocabSizePerLayerInput,
+    visionVocab: gemma3nVisionDefaults.vocabSize,
+    audioVocab: gemma3nAudioDefaults.vocabSize,
+    visionHidden: gemma3nVisionDefaults.hiddenSize,
+    audioHidden: gemma3nAudioDefaults.hiddenSize,
+    realSpecialIds: true,
+    ...overrides,
+  });
 }
 
 /** Builds one nested config.json object from a compact description. */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseGemma3nConfig } from '@gemma3n/core';
 import * as ort from 'onnxruntime-node';
 import { randomCheckpointWeights } from '../checkpoint/random-checkpoint-weights';
-import { buildTinyConfig, TINY_TEXT_SHAPES } from '../checkpoint/tiny-text-shapes';
+import { e2bShapeConfig, TINY_TEXT_SHAPES } from '../checkpoint/tiny-text-shapes';
 import {
   emptyPast,
   openTextGraphSessions,
@@ -34,26 +34,8 @@ const rounds = Number(roundsText);
 
 /** E2B widths (D 2048, P 256, 8 q heads, 2 KV heads, head_dim 256, FFN 8192, window 512), 4 layers, 32 K vocabulary. */
 function e2bWidthConfig(): Record<string, unknown> {
-  return buildTinyConfig({
-    hiddenSize: 2048,
-    hiddenSizePerLayerInput: 256,
-    numHiddenLayers: 4,
-    intermediateSize: Array.from({ length: 4 }, () => 8192),
-    numAttentionHeads: 8,
-    numKeyValueHeads: 2,
-    headDim: 256,
-    // Layers sliding, full, sliding, full; F = 2: producers 0 and 1, consumers 2 and 3.
-    numKvSharedLayers: 2,
-    fullEvery: 2,
-    slidingWindow: 512,
-    sparseLayers: 2,
-    laurelRank: 64,
-    baseVocab: 32768,
-    visionVocab: 128,
-    audioVocab: 128,
-    visionHidden: 2048,
-    audioHidden: 1536,
-  });
+  // Layers sliding, full, sliding, full; F = 2: producers 0 and 1, consumers 2 and 3.
+  return e2bShapeConfig({ numHiddenLayers: 4, numKvSharedLayers: 2, fullEvery: 2, sparseLayers: 2, baseVocab: 32768, realSpecialIds: false });
 }
 
 interface Variant {
