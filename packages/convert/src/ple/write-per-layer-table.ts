@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Gemma3nConfig, PerLayerTableLayout } from '@gemma3n/core';
-import { readTensorRows, type TensorSource } from '../tensor-source';
+import type { TensorSource } from '../tensor-source';
+import { readRowBlocks, tensorRowReader } from '../text/row-range-source';
 import { textWeightNames } from '../text/text-weight-names';
 import { encodePerLayerRows, layoutForEncoding, type PerLayerTableEncoding } from './per-layer-table-encoders';
 import { writePerLayerTableFile } from './per-layer-table-file-writer';
@@ -62,11 +63,8 @@ export async function writePerLayerTableFromCheckpoint(
     source: `checkpoint tensor ${name}`,
   });
   const file = perLayerTableFileName('embed_tokens.onnx');
-  const blockRows = Math.max(1, Math.floor((options.rowBlockBytes ?? 64 * 1024 * 1024) / 4 / width));
   const { fileBytes } = await writePerLayerTableFile(join(onnxDir, file), layout, async (writer) => {
-    for (let first = 0; first < rows; first += blockRows) {
-      const count = Math.min(blockRows, rows - first);
-      const values = await readTensorRows(weights, name, first, count);
+    for await (const { first, count, values } of readRowBlocks(tensorRowReader(weights, name, width), rows, width, options.rowBlockBytes)) {
       await writer.writeRecords(encodePerLayerRows(layout, values, count));
       options.onProgress?.({ stage: 'per_layer_table', done: first + count, total: rows });
     }

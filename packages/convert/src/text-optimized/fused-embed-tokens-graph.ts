@@ -1,7 +1,7 @@
 import type { Gemma3nConfig } from '@gemma3n/core';
 import type { GraphScope, OnnxGraphBuilder } from '../onnx/onnx-graph-builder';
 import type { TensorSource } from '../tensor-source';
-import { DEFAULT_ROW_BLOCK_BYTES, rowsPerBlock, supportsRowReads } from '../text/row-range-source';
+import { DEFAULT_ROW_BLOCK_BYTES, rowBlocks, tensorRowReader } from '../text/row-range-source';
 import { embedTokensTensorCount, hardTokenEmbedders, type HardTokenEmbedder } from '../text/embed-tokens-graph';
 import type { TextGraphBuildOptions } from '../text/text-graph-context';
 import type { WeightRowReader } from '../text/weight-encoding';
@@ -113,28 +113,14 @@ function scaledRowReader(
   if (!actual || actual.length !== 2 || actual[0] !== rows || actual[1] !== columns) {
     throw new Error(`checkpoint tensor ${name} has shape [${actual?.join(', ') ?? 'missing'}], but the config implies [${rows}, ${columns}]`);
   }
-  let whole: Promise<Float32Array> | undefined;
+  const readRows = tensorRowReader(weights, name, columns);
   return async (first, count) => {
-    let source: Float32Array;
-    if (supportsRowReads(weights)) source = await weights.readRows(name, first, count);
-    else {
-      whole ??= weights.read(name);
-      source = (await whole).subarray(first * columns, (first + count) * columns);
-    }
-    if (source.length !== count * columns) throw new Error(`rows [${first}, ${first + count}) of ${name}: read ${source.length} values, expected ${count * columns}`);
+    const source = await readRows(first, count);
     const block = new Float32Array(count * columns);
     for (let index = 0; index < block.length; index++) block[index] = source[index]! * scale;
     edit?.(first, block);
     return block;
   };
-}
-
-async function* rowReaderBlocks(readRows: WeightRowReader, rows: number, columns: number, blockBytes: number): AsyncGenerator<Uint8Array> {
-  const blockRows = rowsPerBlock(columns, blockBytes);
-  for (let first = 0; first < rows; first += blockRows) {
-    const block = await readRows(first, Math.min(blockRows, rows - first));
-    yield new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
-  }
 }
 
 /**
@@ -152,7 +138,7 @@ async function gatherScaledTable(
   if (encoded !== undefined && encoded !== null) return encoded;
   const initializer = await scope.initializer(initializerName, 'float32', [table.rows, table.columns], {
     byteLength: table.rows * table.columns * 4,
-    chunks: rowReaderBlocks(table.readRows, table.rows, table.columns, options.rowBlockBytes ?? DEFAULT_ROW_BLOCK_BYTES),
+    chunks: rowBlocks(table.readRows, table.rows, table.columns, options.rowBlockBytes ?? DEFAULT_ROW_BLOCK_BYTES),
   });
   return scope.op('Gather', [initializer, indices], { attributes: { axis: 0 } });
 }

@@ -1,4 +1,5 @@
 import type { TensorSource } from '../tensor-source';
+import type { WeightRowReader } from './weight-encoding';
 
 /**
  * Optional capability of a TensorSource: reading a block of rows of a 2-D tensor. The released
@@ -30,34 +31,39 @@ export interface RowBlock {
   values: Float32Array;
 }
 
-/** Reads a [rows, columns] tensor a block of whole rows at a time, checking each block's length. */
-export async function* readRowBlocks(
-  source: TensorSource & RowRangeReader,
-  name: string,
-  rows: number,
-  columns: number,
-  blockBytes = DEFAULT_ROW_BLOCK_BYTES,
-): AsyncGenerator<RowBlock> {
-  const blockRows = rowsPerBlock(columns, blockBytes);
-  for (let first = 0; first < rows; first += blockRows) {
-    const count = Math.min(blockRows, rows - first);
-    const values = await source.readRows(name, first, count);
+/**
+ * Rows of a [rows, columns] checkpoint tensor as a reader: row ranges straight from the source
+ * when it has `readRows`, else slices of one whole read, made on the first call and kept for
+ * the following ones. Each result's length is checked.
+ */
+export function tensorRowReader(source: TensorSource, name: string, columns: number): WeightRowReader {
+  let whole: Promise<Float32Array> | undefined;
+  return async (first, count) => {
+    let values: Float32Array;
+    if (supportsRowReads(source)) values = await source.readRows(name, first, count);
+    else {
+      whole ??= source.read(name);
+      values = (await whole).subarray(first * columns, (first + count) * columns);
+    }
     if (values.length !== count * columns) {
       throw new Error(`readRows(${name}, ${first}, ${count}) returned ${values.length} values, expected ${count * columns}`);
     }
-    yield { first, count, values };
+    return values;
+  };
+}
+
+/** Reads a [rows, columns] tensor through `readRows`, a block of whole rows at a time. */
+export async function* readRowBlocks(readRows: WeightRowReader, rows: number, columns: number, blockBytes = DEFAULT_ROW_BLOCK_BYTES): AsyncGenerator<RowBlock> {
+  const blockRows = rowsPerBlock(columns, blockBytes);
+  for (let first = 0; first < rows; first += blockRows) {
+    const count = Math.min(blockRows, rows - first);
+    yield { first, count, values: await readRows(first, count) };
   }
 }
 
-/** Yields the tensor's bytes a block of rows at a time, checking each block's length. */
-export async function* rowBlocks(
-  source: TensorSource & RowRangeReader,
-  name: string,
-  rows: number,
-  columns: number,
-  blockBytes = DEFAULT_ROW_BLOCK_BYTES,
-): AsyncGenerator<Uint8Array> {
-  for await (const { values } of readRowBlocks(source, name, rows, columns, blockBytes)) {
+/** Yields the tensor's bytes a block of rows at a time. */
+export async function* rowBlocks(readRows: WeightRowReader, rows: number, columns: number, blockBytes = DEFAULT_ROW_BLOCK_BYTES): AsyncGenerator<Uint8Array> {
+  for await (const { values } of readRowBlocks(readRows, rows, columns, blockBytes)) {
     yield new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   }
 }

@@ -1,6 +1,6 @@
 import type { TensorSource } from '../tensor-source';
 import type { GraphScope, OnnxGraphBuilder, WriteAt } from '../onnx/onnx-graph-builder';
-import { DEFAULT_ROW_BLOCK_BYTES, readRowBlocks, rowBlocks, supportsRowReads, type RowRangeReader } from './row-range-source';
+import { DEFAULT_ROW_BLOCK_BYTES, readRowBlocks, rowBlocks, supportsRowReads, tensorRowReader } from './row-range-source';
 import type { WeightEncoding, WeightRowReader } from './weight-encoding';
 
 /** Progress of one graph: `done` of `total` checkpoint tensors written. */
@@ -59,13 +59,7 @@ export class TextGraphContext {
    */
   private rowReader(weightName: string, rows: number, columns: number): WeightRowReader {
     this.checkShape(weightName, [rows, columns]);
-    const weights = this.weights;
-    if (supportsRowReads(weights)) return (first, count) => weights.readRows(weightName, first, count);
-    let whole: Promise<Float32Array> | undefined;
-    return async (first, count) => {
-      whole ??= weights.read(weightName);
-      return (await whole).subarray(first * columns, (first + count) * columns);
-    };
+    return tensorRowReader(this.weights, weightName, columns);
   }
 
   /**
@@ -108,7 +102,7 @@ export class TextGraphContext {
     this.checkShape(weightName, [rows, columns]);
     const name = await scope.initializer(initializerName, 'float32', [rows, columns], {
       byteLength: rows * columns * 4,
-      chunks: rowBlocks(this.weights, weightName, rows, columns, this.rowBlockBytes),
+      chunks: rowBlocks(tensorRowReader(this.weights, weightName, columns), rows, columns, this.rowBlockBytes),
     });
     this.countTensor();
     return name;
@@ -163,7 +157,7 @@ export class TextGraphContext {
       this.checkShape(weightName, [outFeatures, inFeatures]);
       const initializer = await scope.initializer(name, 'float32', [inFeatures, outFeatures], {
         byteLength,
-        fill: (writeAt: WriteAt) => writeTransposeFromRowBlocks(weights, weightName, outFeatures, inFeatures, this.rowBlockBytes, writeAt),
+        fill: (writeAt: WriteAt) => writeTransposeFromRowBlocks(tensorRowReader(weights, weightName, inFeatures), outFeatures, inFeatures, this.rowBlockBytes, writeAt),
       });
       this.countTensor();
       return initializer;
@@ -183,14 +177,13 @@ export const DEFAULT_ROW_STREAMING_MINIMUM_BYTES = 256 * 1024 * 1024;
  * rows [r0, r1) of W are, for every column c, the contiguous run Wᵀ[c, r0:r1].
  */
 async function writeTransposeFromRowBlocks(
-  source: TensorSource & RowRangeReader,
-  name: string,
+  readRows: WeightRowReader,
   rows: number,
   columns: number,
   blockBytes: number,
   writeAt: WriteAt,
 ): Promise<void> {
-  for await (const { first, count, values: block } of readRowBlocks(source, name, rows, columns, blockBytes)) {
+  for await (const { first, count, values: block } of readRowBlocks(readRows, rows, columns, blockBytes)) {
     const run = new Float32Array(count);
     const runBytes = new Uint8Array(run.buffer);
     for (let column = 0; column < columns; column++) {
