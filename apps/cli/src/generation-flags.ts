@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { parseInteger, parseNumber } from './option-parsers';
 
 /** Flags shared by `run` and `chat`, as commander hands them to us. */
 export interface GenerationFlags {
@@ -15,26 +16,6 @@ export interface GenerationFlags {
   dtype?: string;
   stop?: string[];
   json?: boolean;
-}
-
-function parseNumber(flag: string) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (value.trim() === '' || Number.isNaN(number)) {
-      throw new InvalidArgumentError(`${flag} expects a number, got "${value}"`);
-    }
-    return number;
-  };
-}
-
-function parseInteger(flag: string) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(number)) {
-      throw new InvalidArgumentError(`${flag} expects an integer, got "${value}"`);
-    }
-    return number;
-  };
 }
 
 export function collect(value: string, previous: string[] | undefined): string[] {

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { RandomNumberGenerator } from '@gemma3n/convert';
 import type { BenchChildRequest, BenchChildResult } from '../bench/bench-child';
 import { measureReadBandwidth } from '../bench/memory-bandwidth';
+import { parsePositiveInteger } from '../option-parsers';
 import { BENCH_DTYPE, ensureBenchFolders, SYNTHETIC_SIZES, type BenchFolder, type SyntheticSize } from '../bench/synthetic-bench-folders';
 import { writeJson } from '../output';
 import { createProgressReporter } from '../progress-bar';
@@ -44,14 +45,6 @@ interface BenchFlags {
   json?: boolean;
 }
 
-function positiveInteger(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} expects an integer ≥ 1, got "${value}"`);
-    return parsed;
-  };
-}
-
 function parseSize(value: string): SyntheticSize {
   if ((SYNTHETIC_SIZES as readonly string[]).includes(value)) return value as SyntheticSize;
   throw new InvalidArgumentError(`--synthetic expects one of ${SYNTHETIC_SIZES.join(', ')}, got "${value}"`);
@@ -70,8 +63,8 @@ export function benchCommand(): Command {
     .description('benchmark against transformers.js on a full-size synthetic model (RANDOM weights, real shapes and files)')
     .requiredOption('--synthetic <size>', `model to build once and cache: ${SYNTHETIC_SIZES.join(' or ')}`, parseSize)
     .option('--cache-dir <dir>', 'where the synthetic folders are kept', join(homedir(), '.cache', 'gemma3n-js', 'bench'))
-    .option('--prompt-tokens <n>', 'prompt length', positiveInteger('--prompt-tokens'), 256)
-    .option('--new-tokens <n>', 'tokens generated per row', positiveInteger('--new-tokens'), 128)
+    .option('--prompt-tokens <n>', 'prompt length', parsePositiveInteger('--prompt-tokens'), 256)
+    .option('--new-tokens <n>', 'tokens generated per row', parsePositiveInteger('--new-tokens'), 128)
     .option('--rows <ids>', `comma-separated rows (${ROWS.map((row) => row.id).join(', ')})`, parseRows, ROWS.map((row) => row.id))
     .option('--build-only', 'build (or find) the folders and stop')
     .option('--rebuild', 'rewrite the folders even if cached')

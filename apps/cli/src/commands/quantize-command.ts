@@ -1,16 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { runQuantizeCommand } from '@gemma3n/quantization/node';
+import { Command } from 'commander';
+import { runQuantizeCommand, type QuantizeCommandOptions } from '@gemma3n/quantization/node';
+import { parsePositiveInteger } from '../option-parsers';
 import { writeJson } from '../output';
-
-function parsePositiveInteger(flag: string) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number <= 0) {
-      throw new InvalidArgumentError(`${flag} expects a positive integer, got "${value}"`);
-    }
-    return number;
-  };
-}
 
 export function quantizeCommand(): Command {
   return new Command('quantize')
@@ -24,35 +15,10 @@ export function quantizeCommand(): Command {
     .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (4 = int8 activations, fastest on CPU)', parsePositiveInteger('--accuracy-level'))
     .option('--overwrite', 'replace the output folder if it exists')
     .option('--json', 'print a JSON summary on stdout')
-    .action(
-      async (
-        dir: string,
-        flags: {
-          dtype: string;
-          output?: string;
-          files?: string[];
-          blockSize?: number;
-          symmetric?: boolean;
-          accuracyLevel?: number;
-          overwrite?: boolean;
-          json?: boolean;
-        },
-      ) => {
-        // Progress lines go to stderr: stdout stays for --json.
-        const result = await runQuantizeCommand(
-          {
-            dir,
-            dtype: flags.dtype,
-            output: flags.output,
-            files: flags.files,
-            blockSize: flags.blockSize,
-            symmetric: flags.symmetric,
-            accuracyLevel: flags.accuracyLevel,
-            overwrite: flags.overwrite,
-          },
-          { log: (line) => process.stderr.write(`${line}\n`) },
-        );
-        if (flags.json) writeJson(result);
-      },
-    );
+    .action(async (dir: string, flags: Omit<QuantizeCommandOptions, 'dir'> & { json?: boolean }) => {
+      const { json, ...options } = flags;
+      // Progress lines go to stderr: stdout stays for --json.
+      const result = await runQuantizeCommand({ dir, ...options }, { log: (line) => process.stderr.write(`${line}\n`) });
+      if (json) writeJson(result);
+    });
 }
